@@ -1,0 +1,111 @@
+"""What activity code calls: ``defn``, ``heartbeat``, ``info`` and ``is_cancelled``."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, overload
+
+from .engine._definitions import ACTIVITY_ATTR, ActivityDefinition
+from .errors import NotInActivityError
+
+__all__ = ["ActivityInfo", "defn", "heartbeat", "info", "is_cancelled"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@overload
+def defn(fn: _F, /) -> _F: ...
+@overload
+def defn(*, name: str | None = None) -> Callable[[_F], _F]: ...
+def defn(fn: _F | None = None, /, *, name: str | None = None) -> _F | Callable[[_F], _F]:
+    """Mark a function (sync or async) as an activity.
+
+    Args:
+        fn: the activity function.
+        name: the activity type name; defaults to the function's ``__name__``.
+
+    Sync activities run in a thread, as Temporal runs them; async ones on the host loop.
+    """
+
+    def decorate(f: _F) -> _F:
+        definition = ActivityDefinition.of(f, name=name)
+        setattr(f, ACTIVITY_ATTR, definition)
+        return f
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityInfo:
+    """Facts about the running activity attempt."""
+
+    activity_id: str
+    activity_type: str
+    attempt: int
+    workflow_id: str
+    workflow_run_id: str
+    workflow_type: str
+    scheduled_time: datetime
+    current_attempt_scheduled_time: datetime
+    started_time: datetime
+    heartbeat_details: Sequence[Any]
+    """The details of the last heartbeat of the previous attempt (empty on the first)."""
+    schedule_to_close_timeout: timedelta | None
+    start_to_close_timeout: timedelta | None
+    heartbeat_timeout: timedelta | None
+
+
+class ActivityContext:
+    """The running attempt's context: its info, heartbeat sink and cancellation flag."""
+
+    __slots__ = ("_cancelled", "_heartbeat", "info")
+
+    def __init__(self, info: ActivityInfo, heartbeat: Callable[[Sequence[Any]], None]) -> None:
+        self.info = info
+        self._heartbeat = heartbeat
+        self._cancelled = threading.Event()
+
+    def heartbeat(self, details: Sequence[Any]) -> None:
+        self._heartbeat(details)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+
+_context: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar(
+    "pytest_durable_activity"
+)
+
+
+def _current() -> ActivityContext:
+    try:
+        return _context.get()
+    except LookupError:
+        raise NotInActivityError(
+            "this function may only be called from inside an activity (a function decorated "
+            "with @activity.defn that the engine or ActivityEnvironment is running)"
+        ) from None
+
+
+def info() -> ActivityInfo:
+    """The running activity's :class:`ActivityInfo`."""
+    return _current().info
+
+
+def heartbeat(*details: Any) -> None:
+    """Report progress; ``details`` reach the next attempt if this one fails or times out."""
+    _current().heartbeat(details)
+
+
+def is_cancelled() -> bool:
+    """Whether cancellation of this activity has been requested (for sync activities to poll)."""
+    return _current().is_cancelled()

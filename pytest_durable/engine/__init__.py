@@ -1,0 +1,34 @@
+"""The in-process, event-sourced workflow engine: history, instances, replay, clocks, stores."""
+
+from __future__ import annotations
+
+from . import _events as events
+from ._clock import Clock, LoopIdle, RealClock, TimerHandle, VirtualClock, VirtualTimeLoop
+from ._engine import Engine, Execution
+from ._history import History, format_duration, format_time, parse_duration, parse_time
+from ._replay import ReplayDivergenceWarning
+from ._replayer import Replayer, ReplayResult
+from ._store import InMemoryStore, RunKey, Store
+
+__all__ = [
+    "Clock",
+    "Engine",
+    "Execution",
+    "History",
+    "InMemoryStore",
+    "LoopIdle",
+    "RealClock",
+    "ReplayDivergenceWarning",
+    "ReplayResult",
+    "Replayer",
+    "RunKey",
+    "Store",
+    "TimerHandle",
+    "VirtualClock",
+    "VirtualTimeLoop",
+    "events",
+    "format_duration",
+    "format_time",
+    "parse_duration",
+    "parse_time",
+]

@@ -1,0 +1,276 @@
+"""Clocks: where the host side (worker, activities, timeouts, backoff) gets its time from.
+
+Time is injected, never read: the engine asks its :class:`Clock` for the time and for timers.
+:class:`RealClock` is wall time on an ordinary asyncio loop. :class:`VirtualClock` keeps time in
+integer nanoseconds and drives a :class:`VirtualTimeLoop` that jumps to the next due moment
+whenever nothing can run, while real work in flight (a thread running a sync activity, a socket
+being awaited) holds the jump and lets time flow 1:1 with real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import math
+import selectors
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+class TimerHandle(ABC):
+    """A scheduled clock callback that can be cancelled."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Stop the callback from running (no effect once it ran)."""
+
+
+class Clock(ABC):
+    """The host side's source of time and timers."""
+
+    @abstractmethod
+    def now_ns(self) -> int:
+        """Epoch nanoseconds."""
+
+    @abstractmethod
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        """A host event loop whose timers follow this clock."""
+
+    @abstractmethod
+    def call_at(
+        self, loop: asyncio.AbstractEventLoop, when_ns: int, callback: Callable[..., Any], *args: Any
+    ) -> TimerHandle:
+        """Run ``callback(*args)`` on ``loop`` once the clock reaches ``when_ns``."""
+
+
+class _AsyncioTimer(TimerHandle):
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle: asyncio.TimerHandle) -> None:
+        self._handle = handle
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
+class RealClock(Clock):
+    """Wall-clock time on a standard asyncio event loop, for running workflows for real."""
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.new_event_loop()
+
+    def call_at(
+        self, loop: asyncio.AbstractEventLoop, when_ns: int, callback: Callable[..., Any], *args: Any
+    ) -> TimerHandle:
+        delay = max(0, when_ns - self.now_ns()) / 1e9
+        return _AsyncioTimer(loop.call_later(delay, callback, *args))
+
+
+class _VirtualTimer(TimerHandle):
+    __slots__ = ("args", "callback", "cancelled", "when_ns")
+
+    def __init__(self, when_ns: int, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.when_ns = when_ns
+        self.callback = callback
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class VirtualClock(Clock):
+    """Virtual time in integer nanoseconds; one per environment, never shared.
+
+    Args:
+        start_ns: the epoch nanoseconds the clock starts at.
+        auto_skip: jump to the next due moment whenever nothing can run. When false, time only
+            moves when told to (:meth:`VirtualTimeLoop` honours ``jump_limit_ns``).
+    """
+
+    def __init__(self, start_ns: int, *, auto_skip: bool = True) -> None:
+        self._now_ns = start_ns
+        self.origin_ns = start_ns
+        self.auto_skip = auto_skip
+        self._timers: list[tuple[int, int, _VirtualTimer]] = []
+        self._seq = itertools.count()
+
+    def now_ns(self) -> int:
+        return self._now_ns
+
+    def new_event_loop(self) -> VirtualTimeLoop:
+        return VirtualTimeLoop(self)
+
+    def call_at(
+        self, loop: asyncio.AbstractEventLoop, when_ns: int, callback: Callable[..., Any], *args: Any
+    ) -> TimerHandle:
+        timer = _VirtualTimer(when_ns, callback, args)
+        heapq.heappush(self._timers, (when_ns, next(self._seq), timer))
+        return timer
+
+    def next_due_ns(self) -> int | None:
+        """When the earliest live timer is due, or None."""
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        return timers[0][0] if timers else None
+
+    def advance_to(self, when_ns: int) -> None:
+        """Move time forward to ``when_ns`` (never backwards); timers fire when the loop runs."""
+        if when_ns > self._now_ns:
+            self._now_ns = when_ns
+
+    def fire_due(self) -> None:
+        """Run every timer that is due now, earliest first."""
+        timers = self._timers
+        now = self._now_ns
+        while timers and timers[0][0] <= now:
+            timer = heapq.heappop(timers)[2]
+            if not timer.cancelled:
+                timer.cancelled = True
+                timer.callback(*timer.args)
+
+    @property
+    def pending_timers(self) -> int:
+        """How many live timers are scheduled."""
+        return sum(1 for _, _, t in self._timers if not t.cancelled)
+
+
+class LoopIdle(Exception):  # noqa: N818 - control flow, not an error users see
+    """Raised out of the loop when it would have to jump time but is not allowed to."""
+
+    def __init__(self, *, blocked_forever: bool) -> None:
+        super().__init__("idle")
+        #: True when nothing at all is scheduled: no jump could ever wake anything.
+        self.blocked_forever = blocked_forever
+
+
+class _VirtualSelector(selectors.BaseSelector):
+    """Wraps the real selector: a wait is a time jump unless real I/O or threads are in flight."""
+
+    def __init__(self, real: selectors.BaseSelector, loop: VirtualTimeLoop) -> None:
+        self._real = real
+        self._loop = loop
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._real.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._real.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._real.modify(fileobj, events, data)
+
+    def get_map(self) -> Any:
+        return self._real.get_map()
+
+    def close(self) -> None:
+        self._real.close()
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        loop = self._loop
+        clock = loop.clock
+        now = clock._now_ns
+        due = clock.next_due_ns()
+        if due is not None and due <= now:
+            loop._schedule_fire()
+            return self._real.select(0)
+        if timeout is not None and timeout <= 0:
+            return self._real.select(0)
+        if loop.settling:
+            raise LoopIdle(blocked_forever=False)
+        target = due
+        if timeout is not None:
+            asyncio_target = now + math.ceil(timeout * 1e9)
+            target = asyncio_target if target is None else min(target, asyncio_target)
+        limit = loop.jump_limit_ns
+        if loop.real_work_in_flight():
+            # Real work holds the jump; virtual time flows with real time meanwhile.
+            if target is not None and limit is not None:
+                target = min(target, max(limit, now))
+            wait = None if target is None else max(0.0, (target - now) / 1e9)
+            if wait is None or wait > loop.real_wait_slice:
+                wait = loop.real_wait_slice
+            started = time.monotonic_ns()
+            ready = self._real.select(wait)
+            elapsed = time.monotonic_ns() - started
+            step = now + elapsed
+            if target is not None:
+                step = min(step, target)
+            if limit is not None:
+                step = min(step, max(limit, now))
+            clock.advance_to(step)
+            if due is not None and due <= clock._now_ns:
+                loop._schedule_fire()
+            return ready
+        if target is None:
+            raise LoopIdle(blocked_forever=True)
+        if limit is not None and target > limit:
+            if limit > now:
+                target = limit
+            else:
+                raise LoopIdle(blocked_forever=False)
+        clock.advance_to(target)
+        if due is not None and due <= target:
+            loop._schedule_fire()
+        return self._real.select(0)
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An asyncio loop on virtual time: ``time()`` and every wait follow a :class:`VirtualClock`.
+
+    ``jump_limit_ns`` bounds how far a jump may go: ``None`` means anywhere (auto-skip); a value
+    at or below the current time forbids jumping, and the loop raises :class:`LoopIdle` instead of
+    waiting, which the environment turns into "settled" or into a clear blocked-workflow error.
+    """
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self._selector = _VirtualSelector(self._selector, self)  # type: ignore[has-type]
+        # Timers within a microsecond fire together; keeps float loop time safe at 10+ years.
+        self._clock_resolution = 1e-6
+        self.jump_limit_ns: int | None = None
+        #: When set, the loop stops (LoopIdle) as soon as it would wait for anything at all.
+        self.settling = False
+        self.real_wait_slice = 0.05
+        self._threads_in_flight = 0
+        self._fire_scheduled = False
+
+    def time(self) -> float:
+        clock = self.clock
+        return (clock._now_ns - clock.origin_ns) / 1e9
+
+    def real_work_in_flight(self) -> bool:
+        """True while a thread runs or any file descriptor besides the loop's own is watched."""
+        return self._threads_in_flight > 0 or len(self._selector.get_map()) > 1
+
+    def _schedule_fire(self) -> None:
+        if not self._fire_scheduled:
+            self._fire_scheduled = True
+            self.call_soon(self._fire)
+
+    def _fire(self) -> None:
+        self._fire_scheduled = False
+        self.clock.fire_due()
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Executor | None, func: Callable[..., _T], *args: Any
+    ) -> asyncio.Future[_T]:
+        future = super().run_in_executor(executor, func, *args)
+        self._threads_in_flight += 1
+        future.add_done_callback(self._thread_done)
+        return future
+
+    def _thread_done(self, _future: asyncio.Future[Any]) -> None:
+        self._threads_in_flight -= 1
+

@@ -1,0 +1,575 @@
+"""The engine: the host side that owns histories, runs workflow tasks, timers and children.
+
+It plays the part of Temporal's server and worker together, in one process. Workflow code runs
+in :class:`WorkflowInstance` objects, which are a cache: dropping one (a worker crash) and
+rebuilding it by replaying the stored history is always allowed and resumes it exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from ..errors import (
+    RetryState,
+    UnknownWorkflowError,
+    WorkflowAlreadyStartedError,
+    WorkflowNotRunningError,
+)
+from . import _events as ev
+from ._activities import ActivityRunner, InlineActivity
+from ._clock import Clock, TimerHandle
+from ._commands import (
+    CancelTimer,
+    CancelWorkflow,
+    Command,
+    CompleteWorkflow,
+    ContinueAsNew,
+    FailWorkflow,
+    RecordMarker,
+    RequestCancelActivity,
+    RequestCancelChild,
+    ScheduleActivity,
+    StartChildWorkflow,
+    StartTimer,
+)
+from ._definitions import ActivityDefinition, WorkflowDefinition
+from ._instance import WorkflowInstance
+from ._replay import replay_into
+from ._store import InMemoryStore, RunKey, Store
+
+ActivityImpl = ActivityDefinition | InlineActivity
+
+#: Run statuses, as tests see them.
+RUNNING = "running"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+CONTINUED_AS_NEW = "continued_as_new"
+
+
+class _Run:
+    """The engine's state for one run: its history mirror, instance cache and work in flight."""
+
+    __slots__ = (
+        "activities",
+        "children",
+        "closed",
+        "definition",
+        "delivered",
+        "events",
+        "exception",
+        "execution",
+        "instance",
+        "key",
+        "result",
+        "run_id",
+        "status",
+        "task_scheduled",
+        "timers",
+        "workflow_id",
+    )
+
+    def __init__(self, execution: Execution, definition: WorkflowDefinition, run_id: str):
+        self.execution = execution
+        self.definition = definition
+        self.workflow_id = execution.workflow_id
+        self.run_id = run_id
+        self.key: RunKey = (execution.workflow_id, run_id)
+        self.events: list[ev.Event] = []
+        self.instance: WorkflowInstance | None = None
+        self.delivered = 0
+        self.task_scheduled = False
+        self.closed = False
+        self.status = RUNNING
+        self.result: Any = None
+        self.exception: BaseException | None = None
+        self.activities: dict[int, Any] = {}
+        self.timers: dict[int, TimerHandle] = {}
+        self.children: dict[int, str] = {}
+
+
+class Execution:
+    """A workflow id's chain of runs (more than one after continue-as-new)."""
+
+    def __init__(
+        self,
+        workflow_id: str,
+        done: asyncio.Future[None],
+        parent: tuple[_Run, int] | None,
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.runs: list[_Run] = []
+        self.done = done
+        self.parent = parent
+        self.cancel_requested = False
+
+    @property
+    def current(self) -> _Run:
+        return self.runs[-1]
+
+
+class Engine:
+    """Runs workflows on a host loop; see the module docstring.
+
+    Args:
+        clock: where time and timers come from.
+        loop: the host event loop (from ``clock.new_event_loop()``).
+        workflows: workflow definitions by name.
+        activities: activity implementations by name (definitions or inline mocks).
+        store: where histories are appended (in memory by default).
+        seed: seeds run ids and each run's randomness, so runs are reproducible.
+        deadlock_budget_s: real seconds a workflow task may run without yielding.
+        cache_instances: keep workflow instances between tasks; when false, every workflow task
+            rebuilds its instance by replay (a crash before every task).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        loop: asyncio.AbstractEventLoop,
+        workflows: Mapping[str, WorkflowDefinition] | None = None,
+        activities: Mapping[str, ActivityImpl] | None = None,
+        store: Store | None = None,
+        seed: int = 0,
+        deadlock_budget_s: float | None = 2.0,
+        cache_instances: bool = True,
+    ) -> None:
+        self.clock = clock
+        self.loop = loop
+        self.loop_thread = threading.get_ident()
+        self.workflows: dict[str, WorkflowDefinition] = dict(workflows or {})
+        self.activities: dict[str, ActivityImpl] = dict(activities or {})
+        self.store = store if store is not None else InMemoryStore()
+        self.random = random.Random(seed)
+        self.deadlock_budget_s = deadlock_budget_s
+        self.cache_instances = cache_instances
+        self.executions: dict[str, Execution] = {}
+        self._activities = ActivityRunner(self)
+        #: Called with every run once it closes (used by the environment's reporting).
+        self.on_run_closed: list[Callable[[_Run], None]] = []
+
+    # --- registry ------------------------------------------------------------------------------
+
+    def activity_implementation(self, name: str) -> ActivityImpl | None:
+        return self.activities.get(name)
+
+    def activity_names(self) -> Iterable[str]:
+        return self.activities.keys()
+
+    def workflow_definition(self, name: str) -> WorkflowDefinition:
+        definition = self.workflows.get(name)
+        if definition is None:
+            known = ", ".join(sorted(self.workflows)) or "none"
+            raise UnknownWorkflowError(
+                f"unknown workflow type {name!r}; registered workflows: {known}"
+            )
+        return definition
+
+    # --- starting ------------------------------------------------------------------------------
+
+    def _new_run_id(self) -> str:
+        return "%032x" % self.random.getrandbits(128)
+
+    def start_workflow(
+        self,
+        definition: WorkflowDefinition,
+        args: Sequence[Any],
+        *,
+        workflow_id: str,
+        parent: tuple[_Run, int] | None = None,
+    ) -> Execution:
+        """Start a run; ``args`` are already encoded. The first workflow task is scheduled."""
+        existing = self.executions.get(workflow_id)
+        if existing is not None and not existing.done.done():
+            raise WorkflowAlreadyStartedError(
+                f"a workflow with id {workflow_id!r} is already running "
+                f"({existing.current.definition.name}, run {existing.current.run_id}); wait for "
+                "it to finish or choose another id"
+            )
+        self.workflows.setdefault(definition.name, definition)
+        execution = Execution(workflow_id, self.loop.create_future(), parent)
+        self.executions[workflow_id] = execution
+        self._start_run(execution, definition, list(args), continued_from=None)
+        return execution
+
+    def _start_run(
+        self,
+        execution: Execution,
+        definition: WorkflowDefinition,
+        args: list[Any],
+        *,
+        continued_from: _Run | None,
+        run_id: str | None = None,
+    ) -> _Run:
+        run = _Run(execution, definition, run_id or self._new_run_id())
+        parent = execution.parent
+        first_run_id = execution.runs[0].run_id if execution.runs else run.run_id
+        execution.runs.append(run)
+        started = ev.WorkflowExecutionStarted(
+            event_id=1,
+            time_ns=self.clock.now_ns(),
+            workflow_type=definition.name,
+            workflow_id=execution.workflow_id,
+            run_id=run.run_id,
+            input=args,
+            randomness_seed=self.random.getrandbits(63),
+            parent_workflow_id=parent[0].workflow_id if parent else None,
+            parent_run_id=parent[0].run_id if parent else None,
+            continued_from_run_id=continued_from.run_id if continued_from else None,
+            first_run_id=first_run_id,
+        )
+        self.store.append(run.key, [started], expected_length=0)
+        run.events.append(started)
+        self._schedule_task(run)
+        return run
+
+    # --- messages --------------------------------------------------------------------------------
+
+    def _open_run(self, workflow_id: str, what: str) -> _Run:
+        execution = self.executions.get(workflow_id)
+        if execution is None:
+            known = ", ".join(sorted(self.executions)) or "none"
+            raise UnknownWorkflowError(f"no workflow with id {workflow_id!r}; known ids: {known}")
+        run = execution.current
+        if run.closed:
+            raise WorkflowNotRunningError(
+                f"cannot {what} workflow {workflow_id!r}: it has already {run.status} "
+                f"(run {run.run_id})"
+            )
+        return run
+
+    def signal(self, workflow_id: str, name: str, args: Sequence[Any]) -> None:
+        run = self._open_run(workflow_id, f"signal {name!r} to")
+        self._append_input(
+            run,
+            [
+                ev.WorkflowExecutionSignaled(
+                    event_id=0, time_ns=self.clock.now_ns(), signal_name=name, input=list(args)
+                )
+            ],
+        )
+
+    def cancel(self, workflow_id: str, reason: str = "") -> None:
+        run = self._open_run(workflow_id, "cancel")
+        if run.execution.cancel_requested:
+            return
+        run.execution.cancel_requested = True
+        self._append_input(
+            run,
+            [
+                ev.WorkflowExecutionCancelRequested(
+                    event_id=0, time_ns=self.clock.now_ns(), reason=reason
+                )
+            ],
+        )
+
+    def query(self, workflow_id: str, name: str, args: Sequence[Any]) -> Any:
+        execution = self.executions.get(workflow_id)
+        if execution is None:
+            raise UnknownWorkflowError(f"no workflow with id {workflow_id!r}")
+        run = execution.current
+        instance = run.instance or self._rebuild(run)
+        return instance.query(name, args)
+
+    def drop_instance(self, workflow_id: str | None = None) -> int:
+        """Forget cached workflow instances (all, or one id's): a simulated worker crash."""
+        dropped = 0
+        for execution in self.executions.values():
+            if workflow_id is not None and execution.workflow_id != workflow_id:
+                continue
+            for run in execution.runs:
+                if run.instance is not None:
+                    run.instance = None
+                    dropped += 1
+        return dropped
+
+    # --- workflow tasks ------------------------------------------------------------------------
+
+    def _schedule_task(self, run: _Run) -> None:
+        if not run.task_scheduled and not run.closed:
+            run.task_scheduled = True
+            self.loop.call_soon(self._run_workflow_task, run)
+
+    def _append_input(self, run: _Run, events: list[ev.Event]) -> None:
+        """Append events that the workflow must see (numbering them) and schedule a task."""
+        base = len(run.events)
+        numbered = [_renumber(e, base + i + 1) for i, e in enumerate(events)]
+        self.store.append(run.key, numbered, expected_length=base)
+        run.events.extend(numbered)
+        self._schedule_task(run)
+
+    def _rebuild(self, run: _Run) -> WorkflowInstance:
+        instance = WorkflowInstance(
+            run.definition, run.events[0], deadlock_budget_s=self.deadlock_budget_s
+        )  # type: ignore[arg-type]
+        run.delivered = replay_into(instance, run.events)
+        run.instance = instance
+        return instance
+
+    def _run_workflow_task(self, run: _Run) -> None:
+        run.task_scheduled = False
+        if run.closed:
+            return
+        instance = run.instance
+        if instance is None:
+            instance = self._rebuild(run)
+        events = run.events
+        inputs = events[run.delivered :]
+        now = self.clock.now_ns()
+        commands = instance.activate(inputs, now, replaying=False)
+        base = len(events)
+        new: list[ev.Event] = [ev.WorkflowTaskCompleted(event_id=base + 1, time_ns=now)]
+        for command in commands:
+            event = self._command_event(command, base + len(new) + 1, now)
+            new.append(event)
+            instance.bind(command, event.event_id)
+        self.store.append(run.key, new, expected_length=base)
+        events.extend(new)
+        run.delivered = len(events)
+        if not self.cache_instances:
+            run.instance = None
+        for command, event in zip(commands, new[1:], strict=True):
+            self._carry_out(run, command, event)
+
+    def _command_event(self, command: Command, event_id: int, now: int) -> ev.Event:
+        match command:
+            case ScheduleActivity():
+                return ev.ActivityTaskScheduled(
+                    event_id=event_id,
+                    time_ns=now,
+                    activity_id=command.activity_id,
+                    activity_type=command.activity_type,
+                    input=command.args,
+                    schedule_to_close_timeout_ns=command.schedule_to_close_ns,
+                    schedule_to_start_timeout_ns=command.schedule_to_start_ns,
+                    start_to_close_timeout_ns=command.start_to_close_ns,
+                    heartbeat_timeout_ns=command.heartbeat_ns,
+                    retry_policy=command.retry_policy.to_json() if command.retry_policy else None,
+                )
+            case StartTimer():
+                return ev.TimerStarted(
+                    event_id=event_id,
+                    time_ns=now,
+                    timer_id=str(command.seq),
+                    duration_ns=command.duration_ns,
+                )
+            case CancelTimer():
+                assert command.target.event_id is not None
+                return ev.TimerCanceled(
+                    event_id=event_id, time_ns=now, started_event_id=command.target.event_id
+                )
+            case RequestCancelActivity():
+                assert command.target.event_id is not None
+                return ev.ActivityTaskCancelRequested(
+                    event_id=event_id, time_ns=now, scheduled_event_id=command.target.event_id
+                )
+            case RecordMarker():
+                return ev.MarkerRecorded(
+                    event_id=event_id,
+                    time_ns=now,
+                    marker_name=command.name,
+                    details=command.details,
+                )
+            case StartChildWorkflow():
+                return ev.StartChildWorkflowExecutionInitiated(
+                    event_id=event_id,
+                    time_ns=now,
+                    workflow_type=command.workflow_type,
+                    workflow_id=command.workflow_id,
+                    input=command.args,
+                    retry_policy=command.retry_policy.to_json() if command.retry_policy else None,
+                )
+            case RequestCancelChild():
+                assert command.target.event_id is not None
+                return ev.RequestCancelChildWorkflowExecution(
+                    event_id=event_id, time_ns=now, initiated_event_id=command.target.event_id
+                )
+            case CompleteWorkflow():
+                return ev.WorkflowExecutionCompleted(
+                    event_id=event_id, time_ns=now, result=command.result
+                )
+            case FailWorkflow():
+                return ev.WorkflowExecutionFailed(
+                    event_id=event_id, time_ns=now, failure=command.failure
+                )
+            case CancelWorkflow():
+                return ev.WorkflowExecutionCanceled(event_id=event_id, time_ns=now)
+            case ContinueAsNew():
+                return ev.WorkflowExecutionContinuedAsNew(
+                    event_id=event_id,
+                    time_ns=now,
+                    new_run_id=self._new_run_id(),
+                    workflow_type=command.workflow_type,
+                    input=command.args,
+                )
+        raise AssertionError(f"unhandled command {command!r}")
+
+    def _carry_out(self, run: _Run, command: Command, event: ev.Event) -> None:
+        """Do what a recorded command asks: schedule work, start timers, close the run."""
+        match command, event:
+            case ScheduleActivity(), ev.ActivityTaskScheduled():
+                if command.definition is not None:
+                    self.activities.setdefault(command.activity_type, command.definition)
+                self._activities.schedule(run, event, command.retry_policy)
+            case StartTimer(), ev.TimerStarted():
+                run.timers[event.event_id] = self.clock.call_at(
+                    self.loop, event.time_ns + event.duration_ns, self._timer_fired, run, event
+                )
+            case CancelTimer(), ev.TimerCanceled():
+                timer = run.timers.pop(event.started_event_id, None)
+                if timer is not None:
+                    timer.cancel()
+            case RequestCancelActivity(), ev.ActivityTaskCancelRequested():
+                self._activities.cancel(run, event.scheduled_event_id)
+            case StartChildWorkflow(), ev.StartChildWorkflowExecutionInitiated():
+                self._start_child(run, command, event)
+            case RequestCancelChild(), ev.RequestCancelChildWorkflowExecution():
+                child_id = run.children.get(event.initiated_event_id)
+                child = self.executions.get(child_id) if child_id else None
+                if child is not None and not child.current.closed:
+                    self.cancel(child.workflow_id, reason="parent requested cancellation")
+            case CompleteWorkflow(), _:
+                self._close(run, COMPLETED, result=command.result)
+            case FailWorkflow(), _:
+                self._close(run, FAILED, exception=command.exception)
+            case CancelWorkflow(), _:
+                self._close(run, CANCELLED)
+            case ContinueAsNew(), ev.WorkflowExecutionContinuedAsNew():
+                self._close(run, CONTINUED_AS_NEW)
+                definition = self.workflow_definition(command.workflow_type)
+                self._start_run(
+                    run.execution,
+                    definition,
+                    command.args,
+                    continued_from=run,
+                    run_id=event.new_run_id,
+                )
+            case _:
+                pass
+
+    def _timer_fired(self, run: _Run, started: ev.TimerStarted) -> None:
+        if run.closed or run.timers.pop(started.event_id, None) is None:
+            return
+        self._append_input(
+            run,
+            [
+                ev.TimerFired(
+                    event_id=0, time_ns=self.clock.now_ns(), started_event_id=started.event_id
+                )
+            ],
+        )
+
+    # --- children --------------------------------------------------------------------------------
+
+    def _start_child(
+        self, run: _Run, command: StartChildWorkflow, event: ev.StartChildWorkflowExecutionInitiated
+    ) -> None:
+        if command.definition is not None:
+            self.workflows.setdefault(command.workflow_type, command.definition)
+        try:
+            definition = self.workflow_definition(command.workflow_type)
+            child = self.start_workflow(
+                definition, command.args, workflow_id=command.workflow_id, parent=(run, event.event_id)
+            )
+        except (WorkflowAlreadyStartedError, UnknownWorkflowError) as exc:
+            self._append_input(
+                run,
+                [
+                    ev.StartChildWorkflowExecutionFailed(
+                        event_id=0,
+                        time_ns=self.clock.now_ns(),
+                        initiated_event_id=event.event_id,
+                        cause=str(exc),
+                    )
+                ],
+            )
+            return
+        run.children[event.event_id] = child.workflow_id
+        self._append_input(
+            run,
+            [
+                ev.ChildWorkflowExecutionStarted(
+                    event_id=0,
+                    time_ns=self.clock.now_ns(),
+                    initiated_event_id=event.event_id,
+                    run_id=child.current.run_id,
+                )
+            ],
+        )
+
+    def _notify_parent(self, execution: Execution, run: _Run) -> None:
+        assert execution.parent is not None
+        parent, initiated = execution.parent
+        if parent.closed:
+            return
+        now = self.clock.now_ns()
+        closing = run.events[-1]
+        notice: ev.Event
+        if isinstance(closing, ev.WorkflowExecutionCompleted):
+            notice = ev.ChildWorkflowExecutionCompleted(
+                event_id=0, time_ns=now, initiated_event_id=initiated, result=closing.result
+            )
+        elif isinstance(closing, ev.WorkflowExecutionFailed):
+            notice = ev.ChildWorkflowExecutionFailed(
+                event_id=0,
+                time_ns=now,
+                initiated_event_id=initiated,
+                failure=closing.failure,
+                retry_state=RetryState.RETRY_POLICY_NOT_SET.value,
+            )
+        else:
+            notice = ev.ChildWorkflowExecutionCanceled(
+                event_id=0, time_ns=now, initiated_event_id=initiated
+            )
+        self._append_input(parent, [notice])
+
+    # --- closing ---------------------------------------------------------------------------------
+
+    def _close(
+        self, run: _Run, status: str, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        run.closed = True
+        run.status = status
+        run.result = result
+        run.exception = exception
+        for timer in run.timers.values():
+            timer.cancel()
+        run.timers.clear()
+        self._activities.abandon(run)
+        for child_id in run.children.values():
+            child = self.executions.get(child_id)
+            if child is not None and not child.current.closed:
+                # Temporal's default parent-close policy: terminate; we cancel, more gently.
+                self.cancel(child_id, reason="parent closed")
+        for callback in self.on_run_closed:
+            callback(run)
+        execution = run.execution
+        if status != CONTINUED_AS_NEW:
+            if execution.parent is not None:
+                self._notify_parent(execution, run)
+            if not execution.done.done():
+                execution.done.set_result(None)
+
+    # --- workers ---------------------------------------------------------------------------------
+
+    def pause_activity_worker(self) -> None:
+        """Stop picking up activities until :meth:`resume_activity_worker`."""
+        self._activities.pause()
+
+    def resume_activity_worker(self) -> None:
+        """Pick up activities again."""
+        self._activities.resume()
+
+
+def _renumber(event: ev.Event, event_id: int) -> ev.Event:
+    if event.event_id == event_id:
+        return event
+    fields = {name: getattr(event, name) for name in event.__dataclass_fields__}
+    fields["event_id"] = event_id
+    return type(event)(**fields)
+

@@ -1,0 +1,307 @@
+"""History events: frozen, slotted, keyword-only dataclasses, one per thing that happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Field metadata tells the JSON codec how to render a field readably and losslessly.
+_TIME = {"codec": "time"}
+_DURATION = {"codec": "duration"}
+_FAILURE = {"codec": "failure"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Fields every event has: its number in the history (from 1) and its virtual time."""
+
+    event_id: int
+    time_ns: int = field(metadata=_TIME)
+
+    #: Events that a workflow command produces (they follow a WorkflowTaskCompleted).
+    is_command = False
+
+    @property
+    def kind(self) -> str:
+        """The event's type name, e.g. ``"ActivityTaskScheduled"``."""
+        return type(self).__name__
+
+
+# --- the execution ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionStarted(Event):
+    """A run began: its type, id, input and what it descends from."""
+
+    workflow_type: str
+    workflow_id: str
+    run_id: str
+    input: list[Any]
+    randomness_seed: int
+    attempt: int = 1
+    parent_workflow_id: str | None = None
+    parent_run_id: str | None = None
+    continued_from_run_id: str | None = None
+    first_run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowTaskCompleted(Event):
+    """The workflow processed the events before this one; its commands follow."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionCompleted(Event):
+    """The run returned ``result``."""
+
+    result: Any
+    is_command = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionFailed(Event):
+    """The run raised; ``failure`` is the encoded exception chain."""
+
+    failure: dict[str, Any] = field(metadata=_FAILURE)
+    is_command = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionCanceled(Event):
+    """The run ended by accepting a cancellation request."""
+
+    is_command = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionContinuedAsNew(Event):
+    """The run ended and a new run of the same workflow id starts with ``input``."""
+
+    new_run_id: str
+    workflow_type: str
+    input: list[Any]
+    is_command = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionSignaled(Event):
+    """A signal arrived."""
+
+    signal_name: str
+    input: list[Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionCancelRequested(Event):
+    """Someone asked the run to cancel."""
+
+    reason: str = ""
+
+
+# --- activities --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityTaskScheduled(Event):
+    """The workflow asked for an activity; timeouts are the effective (deduced) ones."""
+
+    activity_id: str
+    activity_type: str
+    input: list[Any]
+    schedule_to_close_timeout_ns: int | None = field(default=None, metadata=_DURATION)
+    schedule_to_start_timeout_ns: int | None = field(default=None, metadata=_DURATION)
+    start_to_close_timeout_ns: int | None = field(default=None, metadata=_DURATION)
+    heartbeat_timeout_ns: int | None = field(default=None, metadata=_DURATION)
+    retry_policy: dict[str, Any] | None = None
+    is_command = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityTaskStarted(Event):
+    """The attempt that decided the activity's outcome started (written with that outcome)."""
+
+    scheduled_event_id: int
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityTaskCompleted(Event):
+    """The activity returned ``result``."""
+
+    scheduled_event_id: int
+    result: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityTaskFailed(Event):
+    """The activity failed and will not be retried; ``retry_state`` says why."""
+
+    scheduled_event_id: int
+    failure: dict[str, Any] = field(metadata=_FAILURE)
+    retry_state: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityTaskTimedOut(Event):
+    """The activity timed out and will not be retried."""
+
+    scheduled_event_id: int
+    failure: dict[str, Any] = field(metadata=_FAILURE)
+    retry_state: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityTaskCancelRequested(Event):
+    """The workflow asked to cancel the activity."""
+
+    scheduled_event_id: int
+    is_command = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityTaskCanceled(Event):
+    """The activity ended cancelled."""
+
+    scheduled_event_id: int
+
+
+# --- timers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerStarted(Event):
+    """A durable timer started."""
+
+    timer_id: str
+    duration_ns: int = field(metadata=_DURATION)
+    is_command = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerFired(Event):
+    """A durable timer fired."""
+
+    started_event_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerCanceled(Event):
+    """The workflow cancelled a timer before it fired."""
+
+    started_event_id: int
+    is_command = True
+
+
+# --- markers (versioning) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarkerRecorded(Event):
+    """A marker, e.g. ``patch`` with ``details={"patch_id": ...}`` from ``workflow.patched``."""
+
+    marker_name: str
+    details: dict[str, Any]
+    is_command = True
+
+
+# --- child workflows ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartChildWorkflowExecutionInitiated(Event):
+    """The workflow asked to start a child workflow."""
+
+    workflow_type: str
+    workflow_id: str
+    input: list[Any]
+    retry_policy: dict[str, Any] | None = None
+    is_command = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartChildWorkflowExecutionFailed(Event):
+    """The child could not start (e.g. its workflow id was already running)."""
+
+    initiated_event_id: int
+    cause: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChildWorkflowExecutionStarted(Event):
+    """The child started."""
+
+    initiated_event_id: int
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChildWorkflowExecutionCompleted(Event):
+    """The child returned ``result``."""
+
+    initiated_event_id: int
+    result: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChildWorkflowExecutionFailed(Event):
+    """The child failed."""
+
+    initiated_event_id: int
+    failure: dict[str, Any] = field(metadata=_FAILURE)
+    retry_state: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChildWorkflowExecutionCanceled(Event):
+    """The child ended cancelled."""
+
+    initiated_event_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestCancelChildWorkflowExecution(Event):
+    """The workflow asked to cancel a child it started."""
+
+    initiated_event_id: int
+    is_command = True
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        WorkflowExecutionStarted,
+        WorkflowTaskCompleted,
+        WorkflowExecutionCompleted,
+        WorkflowExecutionFailed,
+        WorkflowExecutionCanceled,
+        WorkflowExecutionContinuedAsNew,
+        WorkflowExecutionSignaled,
+        WorkflowExecutionCancelRequested,
+        ActivityTaskScheduled,
+        ActivityTaskStarted,
+        ActivityTaskCompleted,
+        ActivityTaskFailed,
+        ActivityTaskTimedOut,
+        ActivityTaskCancelRequested,
+        ActivityTaskCanceled,
+        TimerStarted,
+        TimerFired,
+        TimerCanceled,
+        MarkerRecorded,
+        StartChildWorkflowExecutionInitiated,
+        StartChildWorkflowExecutionFailed,
+        ChildWorkflowExecutionStarted,
+        ChildWorkflowExecutionCompleted,
+        ChildWorkflowExecutionFailed,
+        ChildWorkflowExecutionCanceled,
+        RequestCancelChildWorkflowExecution,
+    )
+}
+
+CLOSING_EVENTS = (
+    WorkflowExecutionCompleted,
+    WorkflowExecutionFailed,
+    WorkflowExecutionCanceled,
+    WorkflowExecutionContinuedAsNew,
+)

@@ -1,0 +1,584 @@
+"""A workflow instance: user workflow code on its own loop, driven by workflow tasks.
+
+The same code path serves a live run and a replay: each activation feeds the instance the events
+since its last workflow task and the task's time, runs the loop until every coroutine is blocked,
+and returns the commands the code issued. The driver (engine or replayer) turns commands into
+events, or checks them against recorded events, and tells the instance which event each became.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import random
+import sys
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import (
+    ActivityError,
+    CancelledError,
+    ChildWorkflowError,
+    FailureError,
+    PayloadError,
+    QueryError,
+    RetryState,
+    WorkflowAlreadyStartedError,
+    WorkflowDeadlockError,
+    _ContinueAsNew,
+    _DeadlockInterrupt,
+)
+from . import _events as ev
+from ._commands import (
+    CancelTimer,
+    CancelWorkflow,
+    Command,
+    CompleteWorkflow,
+    ContinueAsNew,
+    FailWorkflow,
+    RecordMarker,
+    RequestCancelActivity,
+    RequestCancelChild,
+    ScheduleActivity,
+    StartChildWorkflow,
+    StartTimer,
+)
+from ._definitions import WorkflowDefinition
+from ._failure import decode_failure, encode_failure
+from ._loop import DurableTimerHandle, WorkflowEventLoop
+from ._payload import decode, encode
+from ._watchdog import WATCHDOG
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+_SKIP_PREFIXES = (_PACKAGE_DIR, _ASYNCIO_DIR)
+
+
+def user_location(depth: int = 2) -> tuple[str, int] | None:
+    """The innermost frame outside pytest_durable and asyncio: where workflow code called us."""
+    try:
+        frame = sys._getframe(depth)
+    except ValueError:
+        return None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_SKIP_PREFIXES):
+            return (filename, frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowInfo:
+    """Facts about the running workflow, from ``workflow.info()``."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    attempt: int
+    start_time: datetime
+    parent_workflow_id: str | None
+    parent_run_id: str | None
+    continued_run_id: str | None
+    first_run_id: str
+
+
+class WorkflowInstance:
+    """Runs one workflow run's code; knows nothing of stores, clocks or activities' execution."""
+
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        started: ev.WorkflowExecutionStarted,
+        *,
+        deadlock_budget_s: float | None = 2.0,
+    ) -> None:
+        self.definition = definition
+        self.started = started
+        self.start_ns = started.time_ns
+        self.now_ns = started.time_ns
+        self.deadlock_budget_s = deadlock_budget_s
+        self.loop = WorkflowEventLoop(self)
+        self.random = random.Random(started.randomness_seed)
+        self.replaying = False
+        self.query_mode: str | None = None
+        self.commands: list[Command] = []
+        self.by_event: dict[int, Command] = {}
+        self.conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
+        self.patches: dict[str, bool] = {}
+        self.recorded_patches: frozenset[str] = frozenset()
+        self.activity_seq = 0
+        self.timer_seq = 0
+        self.child_seq = 0
+        self.obj: Any = None
+        self.main_task: asyncio.Task[Any] | None = None
+        self.closed = False
+        self.cancel_requested = False
+        self.info = WorkflowInfo(
+            workflow_id=started.workflow_id,
+            run_id=started.run_id,
+            workflow_type=started.workflow_type,
+            attempt=started.attempt,
+            start_time=datetime.fromtimestamp(started.time_ns / 1e9, tz=timezone.utc),
+            parent_workflow_id=started.parent_workflow_id,
+            parent_run_id=started.parent_run_id,
+            continued_run_id=started.continued_from_run_id,
+            first_run_id=started.first_run_id or started.run_id,
+        )
+        self._context = contextvars.copy_context()
+
+    # --- activation ----------------------------------------------------------------------------
+
+    def activate(
+        self,
+        events: Iterable[ev.Event],
+        now_ns: int,
+        *,
+        replaying: bool,
+        recorded_patches: frozenset[str] = frozenset(),
+    ) -> list[Command]:
+        """Apply ``events``, run the code until it blocks, return the commands it issued."""
+        self.now_ns = now_ns
+        self.replaying = replaying
+        self.recorded_patches = recorded_patches
+        for event in events:
+            self._apply(event)
+        if self.main_task is None and not self.closed:
+            self._start_main()
+        self._run_until_blocked()
+        commands = self.commands
+        self.commands = []
+        return commands
+
+    def bind(self, command: Command, event_id: int) -> None:
+        """Record that ``command`` became event ``event_id`` (so results can find it)."""
+        command.event_id = event_id
+        if isinstance(command, ScheduleActivity | StartTimer | StartChildWorkflow):
+            self.by_event[event_id] = command
+
+    def _ensure_object(self) -> bool:
+        """Construct the workflow object (once); False if its constructor failed."""
+        if self.obj is not None:
+            return True
+        if self.closed:
+            return False
+        previous = asyncio._get_running_loop()
+        asyncio._set_running_loop(self.loop)
+        try:
+            self.obj = self._context.run(self.definition.cls)
+        except BaseException as exc:  # noqa: BLE001 - a failing constructor fails the run
+            self._close_with(exc)
+            return False
+        finally:
+            asyncio._set_running_loop(previous)
+        return True
+
+    def _start_main(self) -> None:
+        if not self._ensure_object():
+            return
+        definition = self.definition
+        try:
+            args = definition.signature.decode_args(self.started.input)
+        except Exception as exc:
+            self._close_with(exc)
+            return
+        previous = asyncio._get_running_loop()
+        asyncio._set_running_loop(self.loop)
+        try:
+            coro = definition.run_fn(self.obj, *args)
+            self.main_task = asyncio.Task(coro, loop=self.loop, context=self._context)
+        except BaseException as exc:  # noqa: BLE001 - e.g. a wrong number of arguments
+            self._close_with(exc)
+        finally:
+            asyncio._set_running_loop(previous)
+        if self.cancel_requested and self.main_task is not None:
+            self.main_task.cancel()
+
+    def _run_until_blocked(self) -> None:
+        loop = self.loop
+        budget = self.deadlock_budget_s
+        token = WATCHDOG.enter(budget) if budget else 0
+        try:
+            while True:
+                loop.run_ready()
+                if self._check_conditions():
+                    continue
+                if not loop.has_ready():
+                    break
+        except _DeadlockInterrupt as exc:
+            self._deadlocked(exc)
+        finally:
+            if budget:
+                WATCHDOG.leave(token)
+        if self.closed:
+            return
+        if loop.errors:
+            self._close_with(loop.errors[0])
+            return
+        task = self.main_task
+        if task is not None and task.done():
+            if task.cancelled():
+                self._close_with(asyncio.CancelledError())
+            else:
+                exc = task.exception()
+                if exc is None:
+                    self._complete(task.result())
+                else:
+                    self._close_with(exc)
+
+    def _check_conditions(self) -> bool:
+        """Resolve conditions that became true; True if any did (more code may now run)."""
+        if not self.conditions:
+            return False
+        resolved = False
+        remaining = []
+        for fn, future in self.conditions:
+            if future.done():
+                continue
+            try:
+                ok = fn()
+            except BaseException as exc:  # noqa: BLE001 - a failing condition fails the future
+                future.set_exception(exc)
+                resolved = True
+                continue
+            if ok:
+                future.set_result(True)
+                resolved = True
+            else:
+                remaining.append((fn, future))
+        self.conditions = remaining
+        return resolved
+
+    def _deadlocked(self, interrupt: _DeadlockInterrupt) -> None:
+        location = None
+        for frame, lineno in traceback.walk_tb(interrupt.__traceback__):
+            filename = frame.f_code.co_filename
+            if not filename.startswith(_SKIP_PREFIXES):
+                location = f"{filename}:{lineno} in {frame.f_code.co_name}"
+        error = WorkflowDeadlockError(
+            f"workflow {self.definition.name!r} (id {self.started.workflow_id!r}) ran for more "
+            f"than {self.deadlock_budget_s} s without yielding"
+            + (f", at {location}" if location else "")
+            + ". Workflow code must not block: move slow or blocking work into an activity."
+        )
+        error.__cause__ = interrupt
+        self._close_with(error)
+
+    # --- closing -------------------------------------------------------------------------------
+
+    def _complete(self, result: Any) -> None:
+        try:
+            value = encode(result, where=f"the result of workflow {self.definition.name!r}")
+        except PayloadError as exc:
+            self._close_with(exc)
+            return
+        self._issue_closing(CompleteWorkflow(result=value))
+
+    def _close_with(self, exc: BaseException) -> None:
+        if isinstance(exc, _ContinueAsNew):
+            workflow_type = exc.workflow or self.definition.name
+            try:
+                args = [
+                    encode(a, where=f"argument {i} of continue_as_new")
+                    for i, a in enumerate(exc.args)
+                ]
+            except PayloadError as error:
+                self._close_with(error)
+                return
+            self._issue_closing(ContinueAsNew(workflow_type=workflow_type, args=args))
+        elif isinstance(exc, asyncio.CancelledError) and self.cancel_requested:
+            self._issue_closing(CancelWorkflow())
+        elif isinstance(exc, FailureError):
+            self._issue_closing(FailWorkflow(failure=encode_failure(exc), exception=exc))
+        else:
+            # A bug in workflow code: fail the run now, keeping the original traceback.
+            self._issue_closing(
+                FailWorkflow(failure=encode_failure(exc), exception=exc, is_bug=True)
+            )
+
+    def _issue_closing(self, command: Command) -> None:
+        self.closed = True
+        # Nothing after the closing command can matter; drop what the code left pending.
+        self.commands.append(command)
+        for task in asyncio.all_tasks(self.loop):
+            task.cancel()
+        self.loop._ready.clear()
+
+    # --- applying events -----------------------------------------------------------------------
+
+    def _apply(self, event: ev.Event) -> None:
+        match event:
+            case ev.ActivityTaskCompleted():
+                cmd = self.by_event.pop(event.scheduled_event_id, None)
+                if isinstance(cmd, ScheduleActivity) and cmd.future and not cmd.future.done():
+                    cmd.future.set_result(decode(event.result, cmd.result_hint))
+            case ev.ActivityTaskFailed() | ev.ActivityTaskTimedOut():
+                cmd = self.by_event.pop(event.scheduled_event_id, None)
+                if isinstance(cmd, ScheduleActivity) and cmd.future and not cmd.future.done():
+                    cmd.future.set_exception(
+                        self._activity_error(cmd, decode_failure(event.failure), event.retry_state)
+                    )
+            case ev.ActivityTaskCanceled():
+                cmd = self.by_event.pop(event.scheduled_event_id, None)
+                if isinstance(cmd, ScheduleActivity) and cmd.future and not cmd.future.done():
+                    cmd.future.set_exception(
+                        self._activity_error(
+                            cmd, CancelledError("activity cancelled"), "CANCEL_REQUESTED"
+                        )
+                    )
+            case ev.TimerFired():
+                cmd = self.by_event.pop(event.started_event_id, None)
+                if isinstance(cmd, StartTimer) and cmd.handle is not None:
+                    cmd.fired = True
+                    if not cmd.handle._cancelled:
+                        self.loop._ready.append(cmd.handle)
+            case ev.WorkflowExecutionSignaled():
+                self._deliver_signal(event.signal_name, event.input)
+            case ev.WorkflowExecutionCancelRequested():
+                self.cancel_requested = True
+                if self.main_task is not None:
+                    self.main_task.cancel()
+            case ev.ChildWorkflowExecutionStarted():
+                cmd = self.by_event.get(event.initiated_event_id)
+                if isinstance(cmd, StartChildWorkflow) and cmd.started and not cmd.started.done():
+                    cmd.started.set_result(event.run_id)
+            case ev.StartChildWorkflowExecutionFailed():
+                cmd = self.by_event.pop(event.initiated_event_id, None)
+                if isinstance(cmd, StartChildWorkflow):
+                    error = WorkflowAlreadyStartedError(
+                        f"child workflow id {cmd.workflow_id!r} could not start: {event.cause}"
+                    )
+                    for fut in (cmd.started, cmd.result):
+                        if fut is not None and not fut.done():
+                            fut.set_exception(error)
+            case ev.ChildWorkflowExecutionCompleted():
+                cmd = self.by_event.pop(event.initiated_event_id, None)
+                if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
+                    cmd.result.set_result(decode(event.result, cmd.result_hint))
+            case ev.ChildWorkflowExecutionFailed():
+                cmd = self.by_event.pop(event.initiated_event_id, None)
+                if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
+                    cmd.result.set_exception(
+                        self._child_error(cmd, decode_failure(event.failure), event.retry_state)
+                    )
+            case ev.ChildWorkflowExecutionCanceled():
+                cmd = self.by_event.pop(event.initiated_event_id, None)
+                if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
+                    cmd.result.set_exception(
+                        self._child_error(cmd, CancelledError("child workflow cancelled"), None)
+                    )
+            case _:
+                # Started, task boundaries, and informational events need no action.
+                pass
+
+    def _activity_error(
+        self, cmd: ScheduleActivity, cause: BaseException, retry_state: str | None
+    ) -> ActivityError:
+        error = ActivityError(
+            f"activity {cmd.activity_type!r} (id {cmd.activity_id!r}) failed",
+            activity_type=cmd.activity_type,
+            activity_id=cmd.activity_id,
+            scheduled_event_id=cmd.event_id or 0,
+            retry_state=RetryState(retry_state) if retry_state else None,
+        )
+        error.__cause__ = cause
+        return error
+
+    def _child_error(
+        self, cmd: StartChildWorkflow, cause: BaseException, retry_state: str | None
+    ) -> ChildWorkflowError:
+        run_id = ""
+        if cmd.started is not None and cmd.started.done() and not cmd.started.exception():
+            run_id = cmd.started.result()
+        error = ChildWorkflowError(
+            f"child workflow {cmd.workflow_type!r} (id {cmd.workflow_id!r}) failed",
+            workflow_type=cmd.workflow_type,
+            workflow_id=cmd.workflow_id,
+            run_id=run_id,
+            retry_state=RetryState(retry_state) if retry_state else None,
+        )
+        error.__cause__ = cause
+        return error
+
+    def _deliver_signal(self, name: str, raw_args: Sequence[Any]) -> None:
+        if not self._ensure_object():
+            return
+        handler = self.definition.signals.get(name)
+        if handler is None or self.closed:
+            return
+        args = handler.signature.decode_args(raw_args)
+        if handler.is_async:
+            task = asyncio.Task(
+                handler.method(self.obj, *args), loop=self.loop, context=self._context
+            )
+            task.add_done_callback(self._handler_done)
+        else:
+            self.loop.call_soon(handler.method, self.obj, *args, context=self._context)
+
+    def _handler_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            assert exc is not None
+            self.loop.errors.append(exc)
+
+    # --- what workflow code calls (through pytest_durable.workflow) --------------------------
+
+    def check_may_issue(self, what: str) -> None:
+        """Refuse commands from queries, which must be read-only."""
+        if self.query_mode is not None:
+            raise QueryError(
+                f"query {self.query_mode!r} tried to {what}; queries are read-only and must "
+                "not schedule activities, timers, child workflows or tasks"
+            )
+
+    def schedule_activity(self, command: ScheduleActivity) -> asyncio.Future[Any]:
+        self.check_may_issue("schedule an activity")
+        self.activity_seq += 1
+        future: asyncio.Future[Any] = _ActivityFuture(self, command, loop=self.loop)
+        command.future = future
+        self.commands.append(command)
+        return future
+
+    def cancel_activity(self, command: ScheduleActivity) -> None:
+        if command.cancel_requested or self.closed:
+            return
+        command.cancel_requested = True
+        if command.event_id is None:
+            # Scheduled and cancelled in the same task: it never reaches history.
+            self.commands.remove(command)
+            return
+        self.commands.append(RequestCancelActivity(target=command, location=user_location()))
+
+    def start_timer(
+        self,
+        duration_ns: int,
+        callback: Callable[..., Any],
+        args: Sequence[Any],
+        context: contextvars.Context | None,
+    ) -> asyncio.TimerHandle:
+        self.check_may_issue("start a timer")
+        when = (self.now_ns + duration_ns - self.start_ns) / 1e9
+        handle = DurableTimerHandle(when, callback, tuple(args), self.loop, context)
+        if duration_ns <= 0:
+            self.loop._ready.append(handle)
+            handle.command = None
+            return handle
+        self.timer_seq += 1
+        command = StartTimer(
+            seq=self.timer_seq, duration_ns=duration_ns, handle=handle, location=user_location()
+        )
+        handle.command = command
+        self.commands.append(command)
+        return handle
+
+    def cancel_timer(self, handle: DurableTimerHandle) -> None:
+        command = getattr(handle, "command", None)
+        if command is None or command.fired or self.closed:
+            return
+        if command.event_id is None:
+            if command in self.commands:
+                self.commands.remove(command)
+            return
+        self.by_event.pop(command.event_id, None)
+        self.commands.append(CancelTimer(target=command, location=user_location()))
+
+    def start_child(self, command: StartChildWorkflow) -> None:
+        self.check_may_issue("start a child workflow")
+        self.child_seq += 1
+        command.started = self.loop.create_future()
+        command.result = self.loop.create_future()
+        self.commands.append(command)
+
+    def cancel_child(self, command: StartChildWorkflow) -> None:
+        if self.closed:
+            return
+        if command.event_id is None:
+            if command in self.commands:
+                self.commands.remove(command)
+            for fut in (command.started, command.result):
+                if fut is not None and not fut.done():
+                    fut.cancel()
+            return
+        self.commands.append(RequestCancelChild(target=command, location=user_location()))
+
+    def patched(self, patch_id: str) -> bool:
+        known = self.patches.get(patch_id)
+        if known is not None:
+            return known
+        self.check_may_issue("record a patch marker")
+        result = patch_id in self.recorded_patches if self.replaying else True
+        if result:
+            self.commands.append(
+                RecordMarker(
+                    name="patch", details={"patch_id": patch_id}, location=user_location()
+                )
+            )
+        self.patches[patch_id] = result
+        return result
+
+    def wait_condition(self, fn: Callable[[], bool]) -> asyncio.Future[bool]:
+        future: asyncio.Future[bool] = self.loop.create_future()
+        self.conditions.append((fn, future))
+        return future
+
+    def uuid4(self) -> uuid.UUID:
+        return uuid.UUID(int=self.random.getrandbits(128), version=4)
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def query(self, name: str, raw_args: Sequence[Any]) -> Any:
+        """Run a query handler read-only against the current state."""
+        handler = self.definition.queries[name]
+        args = handler.signature.decode_args(raw_args)
+        if self.obj is None:
+            raise QueryError(
+                f"workflow {self.definition.name!r} has not started running yet; nothing to query"
+            )
+        self.query_mode = name
+        previous = asyncio._get_running_loop()
+        asyncio._set_running_loop(self.loop)
+        try:
+            return self._context.run(handler.method, self.obj, *args)
+        finally:
+            asyncio._set_running_loop(previous)
+            self.query_mode = None
+
+    # --- introspection -------------------------------------------------------------------------
+
+    def waiting_at(self) -> list[str]:
+        """Where each blocked coroutine of the workflow is waiting (``file:line in fn``)."""
+        out = []
+        for task in asyncio.all_tasks(self.loop):
+            frames = task.get_stack()
+            for frame in reversed(frames):
+                filename = frame.f_code.co_filename
+                if not filename.startswith(_SKIP_PREFIXES):
+                    out.append(f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+                    break
+        return out
+
+
+class _ActivityFuture(asyncio.Future[Any]):
+    """The future an activity's result arrives on; cancelling it requests cancellation."""
+
+    def __init__(
+        self,
+        instance: WorkflowInstance,
+        command: ScheduleActivity,
+        *,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__(loop=loop)
+        self._instance = instance
+        self._command = command
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self.done():
+            return False
+        self._instance.cancel_activity(self._command)
+        return super().cancel(msg)

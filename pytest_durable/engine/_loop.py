@@ -1,0 +1,232 @@
+"""The deterministic event loop each workflow instance runs on.
+
+A real :class:`asyncio.AbstractEventLoop`, so that ``asyncio.sleep``, ``gather``, ``wait`` and
+``wait_for`` work in workflow code, but with no I/O and no wall clock: ``time()`` is the workflow
+task's time from history, ``call_later`` starts a durable timer, and the loop only runs when a
+workflow task drives it, until every coroutine is blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from ..errors import LoopMisuseError
+
+if TYPE_CHECKING:
+    from ._instance import WorkflowInstance
+
+
+class DurableTimerHandle(asyncio.TimerHandle):
+    """A ``call_later`` handle backed by a durable timer; cancelling it cancels the timer."""
+
+    __slots__ = ("command",)
+
+    def cancel(self) -> None:
+        if not self._cancelled:
+            loop = self._loop
+            assert isinstance(loop, WorkflowEventLoop)
+            loop.instance.cancel_timer(self)
+        super().cancel()
+
+
+class WorkflowEventLoop(asyncio.AbstractEventLoop):
+    """An event loop with a ready deque and durable timers, driven one workflow task at a time."""
+
+    def __init__(self, instance: WorkflowInstance) -> None:
+        self.instance = instance
+        self._ready: collections.deque[asyncio.Handle] = collections.deque()
+        self._running = False
+        self._exception_handler: Any = None
+        self.errors: list[BaseException] = []
+
+    # --- running -------------------------------------------------------------------------------
+
+    def run_ready(self) -> None:
+        """Run callbacks until none is ready (every coroutine is blocked)."""
+        ready = self._ready
+        previous = asyncio._get_running_loop()
+        asyncio._set_running_loop(self)
+        self._running = True
+        try:
+            while ready:
+                handle = ready.popleft()
+                if not handle._cancelled:
+                    handle._run()
+        finally:
+            self._running = False
+            asyncio._set_running_loop(previous)
+
+    def has_ready(self) -> bool:
+        """Whether any callback is waiting to run."""
+        return bool(self._ready)
+
+    # --- scheduling ----------------------------------------------------------------------------
+
+    def call_soon(
+        self,
+        callback: Callable[..., Any],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Handle:
+        handle = asyncio.Handle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
+
+    def call_soon_threadsafe(
+        self,
+        callback: Callable[..., Any],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Handle:
+        self._misuse("call_soon_threadsafe", "workflow code runs on one thread only")
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[..., Any],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
+        # Durations are rounded to the microsecond: float seconds are not exact below that.
+        duration_ns = max(0, round(delay * 1_000_000)) * 1_000
+        return self.instance.start_timer(duration_ns, callback, args, context)
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[..., Any],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.TimerHandle:
+        return self.call_later(when - self.time(), callback, *args, context=context)
+
+    def time(self) -> float:
+        # Relative to the run's start, so float seconds stay precise for long workflows.
+        instance = self.instance
+        return (instance.now_ns - instance.start_ns) / 1e9
+
+    def create_future(self) -> asyncio.Future[Any]:
+        return asyncio.Future(loop=self)
+
+    def create_task(  # type: ignore[override]
+        self,
+        coro: Any,
+        *,
+        name: str | None = None,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Task[Any]:
+        self.instance.check_may_issue("start a task")
+        return asyncio.Task(coro, loop=self, name=name, context=context)
+
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        pass
+
+    # --- state -----------------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return self._running
+
+    def is_closed(self) -> bool:
+        return False
+
+    def get_debug(self) -> bool:
+        return False
+
+    def set_debug(self, enabled: bool) -> None:
+        pass
+
+    def get_exception_handler(self) -> Any:
+        return self._exception_handler
+
+    def set_exception_handler(self, handler: Any) -> None:
+        self._exception_handler = handler
+
+    def default_exception_handler(self, context: dict[str, Any]) -> None:
+        exception = context.get("exception")
+        if isinstance(exception, BaseException):
+            self.errors.append(exception)
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        # An exception escaping a callback (e.g. a sync signal handler) is a workflow failure.
+        self.default_exception_handler(context)
+
+    # --- what makes no sense inside a workflow ----------------------------------------------
+
+    def _misuse(self, what: str, why: str) -> NoReturn:
+        raise LoopMisuseError(
+            f"{what} is not available inside a workflow: {why}. Do I/O and blocking work in an "
+            "activity and call it with workflow.execute_activity()."
+        )
+
+    def run_forever(self) -> None:
+        self._misuse("run_forever", "the engine drives the workflow loop")
+
+    def run_until_complete(self, future: Any) -> Any:
+        self._misuse("run_until_complete", "the engine drives the workflow loop")
+
+    def stop(self) -> None:
+        self._misuse("stop", "the engine drives the workflow loop")
+
+    def close(self) -> None:
+        self._misuse("close", "the engine owns the workflow loop")
+
+    async def shutdown_asyncgens(self) -> None:
+        pass
+
+    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+        pass
+
+    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> Any:
+        self._misuse("run_in_executor", "threads are not deterministic")
+
+    def set_default_executor(self, executor: Any) -> None:
+        self._misuse("set_default_executor", "threads are not deterministic")
+
+    async def getaddrinfo(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("getaddrinfo", "network access is not deterministic")
+
+    async def getnameinfo(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("getnameinfo", "network access is not deterministic")
+
+    async def create_connection(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("create_connection", "network access is not deterministic")
+
+    async def create_server(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("create_server", "network access is not deterministic")
+
+    async def create_datagram_endpoint(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("create_datagram_endpoint", "network access is not deterministic")
+
+    async def create_unix_connection(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("create_unix_connection", "network access is not deterministic")
+
+    async def create_unix_server(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("create_unix_server", "network access is not deterministic")
+
+    async def subprocess_exec(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("subprocess_exec", "subprocesses are not deterministic")
+
+    async def subprocess_shell(self, *args: Any, **kwargs: Any) -> Any:
+        self._misuse("subprocess_shell", "subprocesses are not deterministic")
+
+    def add_reader(self, *args: Any, **kwargs: Any) -> None:
+        self._misuse("add_reader", "file descriptors are not deterministic")
+
+    def add_writer(self, *args: Any, **kwargs: Any) -> None:
+        self._misuse("add_writer", "file descriptors are not deterministic")
+
+    def remove_reader(self, *args: Any, **kwargs: Any) -> bool:
+        self._misuse("remove_reader", "file descriptors are not deterministic")
+
+    def remove_writer(self, *args: Any, **kwargs: Any) -> bool:
+        self._misuse("remove_writer", "file descriptors are not deterministic")
+
+    def add_signal_handler(self, *args: Any, **kwargs: Any) -> None:
+        self._misuse("add_signal_handler", "OS signals are not deterministic")
+
+    def remove_signal_handler(self, *args: Any, **kwargs: Any) -> bool:
+        self._misuse("remove_signal_handler", "OS signals are not deterministic")

@@ -1,0 +1,187 @@
+"""JSON payloads: encode arguments and results to plain JSON values, decode them by type hint."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import inspect
+import types
+import typing
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import PayloadError
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def encode(value: Any, *, where: str) -> Any:
+    """Turn ``value`` into a JSON value (dict, list, str, number, bool, None).
+
+    Supports dataclasses, pydantic models, enums, datetimes, dates, timedeltas, UUIDs, tuples,
+    sets and mappings with string keys. ``where`` names the value in error messages.
+    """
+    if type(value) in _SCALARS:
+        if type(value) is float and (value != value or value in (float("inf"), float("-inf"))):
+            raise PayloadError(f"{where} is {value!r}, which JSON cannot represent")
+        return value
+    if isinstance(value, enum.Enum):
+        return encode(value.value, where=where)
+    if isinstance(value, list | tuple):
+        return [encode(v, where=f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, enum.Enum):
+                k = k.value
+            if not isinstance(k, str):
+                raise PayloadError(
+                    f"{where} has a key {k!r} of type {type(k).__name__}; JSON object keys "
+                    "must be strings"
+                )
+            out[k] = encode(v, where=f"{where}[{k!r}]")
+        return out
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: encode(getattr(value, f.name), where=f"{where}.{f.name}")
+            for f in dataclasses.fields(value)
+        }
+    dump = getattr(value, "model_dump", None)
+    if dump is not None and callable(dump):
+        return dump(mode="json")
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return [encode(v, where=f"{where}[{i}]") for i, v in enumerate(sorted(value, key=repr))]
+    raise PayloadError(
+        f"{where} is a {type(value).__qualname__}, which cannot be serialised to JSON. "
+        "Payloads must be JSON values, dataclasses, pydantic models or enums."
+    )
+
+
+def encode_args(args: Sequence[Any], names: Sequence[str], *, owner: str) -> list[Any]:
+    """Encode positional arguments, naming ``owner`` and each argument in errors."""
+    encoded = []
+    for i, arg in enumerate(args):
+        if type(arg) in _SCALARS and type(arg) is not float:
+            encoded.append(arg)
+            continue
+        name = names[i] if i < len(names) else f"#{i}"
+        encoded.append(encode(arg, where=f"argument {name!r} of {owner}"))
+    return encoded
+
+
+def decode(value: Any, hint: Any) -> Any:
+    """Decode a JSON value into ``hint`` (a type or type hint); ``Any``/missing hint: as is."""
+    if hint is None or hint is Any or hint is inspect.Parameter.empty or value is None:
+        return value
+    if hint in _SCALARS:
+        if hint is float and type(value) is int:
+            return float(value)
+        return value
+    origin = typing.get_origin(hint)
+    if origin is not None:
+        args = typing.get_args(hint)
+        if origin in (typing.Union, types.UnionType):
+            for arg in args:
+                if arg is type(None):
+                    continue
+                try:
+                    return decode(value, arg)
+                except (PayloadError, TypeError, ValueError):
+                    continue
+            return value
+        if origin in (list, Sequence, set, frozenset, typing.get_origin(list[int])) and args:
+            items = [decode(v, args[0]) for v in value]
+            return origin(items) if origin in (set, frozenset) else items
+        if origin is tuple and args:
+            if len(args) == 2 and args[1] is Ellipsis:
+                return tuple(decode(v, args[0]) for v in value)
+            return tuple(decode(v, a) for v, a in zip(value, args, strict=False))
+        if origin is dict and len(args) == 2:
+            return {k: decode(v, args[1]) for k, v in value.items()}
+        if origin is typing.Literal:
+            return value
+        return value
+    if not isinstance(hint, type):
+        return value
+    if issubclass(hint, enum.Enum):
+        return hint(value)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise PayloadError(f"cannot decode {value!r} as {hint.__qualname__}: not an object")
+        field_hints = _hints(hint)
+        kwargs = {}
+        for f in dataclasses.fields(hint):
+            if f.name in value:
+                kwargs[f.name] = decode(value[f.name], field_hints.get(f.name))
+        return hint(**kwargs)
+    validate = getattr(hint, "model_validate", None)
+    if validate is not None:
+        return validate(value)
+    if issubclass(hint, dt.datetime):
+        return dt.datetime.fromisoformat(value)
+    if issubclass(hint, dt.date):
+        return dt.date.fromisoformat(value)
+    if issubclass(hint, dt.timedelta):
+        return dt.timedelta(seconds=value)
+    if issubclass(hint, uuid.UUID):
+        return uuid.UUID(value)
+    if hint in (tuple, set, frozenset):
+        return hint(value)
+    return value
+
+
+_HINTS_CACHE: dict[Any, dict[str, Any]] = {}
+
+
+def _hints(obj: Any) -> dict[str, Any]:
+    cached = _HINTS_CACHE.get(obj)
+    if cached is None:
+        try:
+            cached = typing.get_type_hints(obj)
+        except Exception:
+            cached = {}
+        _HINTS_CACHE[obj] = cached
+    return cached
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signature:
+    """The payload-relevant shape of a callable: parameter names and type hints."""
+
+    names: tuple[str, ...]
+    arg_hints: tuple[Any, ...]
+    return_hint: Any
+    has_varargs: bool
+
+    @classmethod
+    def of(cls, fn: Callable[..., Any], *, skip_self: bool = False) -> Signature:
+        """Read the signature of ``fn`` (dropping ``self`` for methods)."""
+        sig = inspect.signature(fn)
+        params = list(sig.parameters.values())
+        if skip_self and params:
+            params = params[1:]
+        hints = _hints(fn)
+        positional = [
+            p
+            for p in params
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        return cls(
+            names=tuple(p.name for p in positional),
+            arg_hints=tuple(hints.get(p.name) for p in positional),
+            return_hint=hints.get("return"),
+            has_varargs=any(p.kind is p.VAR_POSITIONAL for p in params),
+        )
+
+    def decode_args(self, values: Sequence[Any]) -> list[Any]:
+        """Decode encoded positional arguments by their hints."""
+        hints = self.arg_hints
+        return [decode(v, hints[i] if i < len(hints) else None) for i, v in enumerate(values)]

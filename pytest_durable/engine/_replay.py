@@ -1,0 +1,285 @@
+"""Drive a workflow instance over recorded history, checking every command against its event."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import HistoryFormatError, NondeterminismError
+from . import _events as ev
+from ._commands import (
+    CancelTimer,
+    CancelWorkflow,
+    Command,
+    CompleteWorkflow,
+    ContinueAsNew,
+    FailWorkflow,
+    RecordMarker,
+    RequestCancelActivity,
+    RequestCancelChild,
+    ScheduleActivity,
+    StartChildWorkflow,
+    StartTimer,
+)
+from ._history import format_duration
+from ._instance import WorkflowInstance
+
+_EVENT_FOR: dict[type[Command], type[ev.Event]] = {
+    ScheduleActivity: ev.ActivityTaskScheduled,
+    RequestCancelActivity: ev.ActivityTaskCancelRequested,
+    StartTimer: ev.TimerStarted,
+    CancelTimer: ev.TimerCanceled,
+    RecordMarker: ev.MarkerRecorded,
+    StartChildWorkflow: ev.StartChildWorkflowExecutionInitiated,
+    RequestCancelChild: ev.RequestCancelChildWorkflowExecution,
+    CompleteWorkflow: ev.WorkflowExecutionCompleted,
+    FailWorkflow: ev.WorkflowExecutionFailed,
+    CancelWorkflow: ev.WorkflowExecutionCanceled,
+    ContinueAsNew: ev.WorkflowExecutionContinuedAsNew,
+}
+
+
+class ReplayDivergenceWarning(UserWarning):
+    """Replay matched by kind and order, but an argument or duration differs from history.
+
+    Temporal lets such changes pass; they are often benign (a longer sleep), sometimes not (a
+    different amount charged). ``Replayer(strict=True)`` makes them errors.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    """A benign-looking difference found during replay."""
+
+    event_id: int
+    message: str
+
+
+def describe_command(command: Command) -> str:
+    """A short description of a command, in the vocabulary of events."""
+    match command:
+        case ScheduleActivity():
+            return f"ScheduleActivity(activity_type={command.activity_type!r})"
+        case StartTimer():
+            return f"StartTimer(duration={format_duration(command.duration_ns)})"
+        case RecordMarker():
+            return f"RecordMarker({command.name!r}, {command.details})"
+        case StartChildWorkflow():
+            return f"StartChildWorkflow(workflow_type={command.workflow_type!r})"
+        case ContinueAsNew():
+            return f"ContinueAsNew(workflow_type={command.workflow_type!r})"
+        case _:
+            return type(command).__name__
+
+
+def describe_event(event: ev.Event) -> str:
+    """A short description of a recorded command event."""
+    match event:
+        case ev.ActivityTaskScheduled():
+            return f"ActivityTaskScheduled(activity_type={event.activity_type!r})"
+        case ev.TimerStarted():
+            return f"TimerStarted(duration={format_duration(event.duration_ns)})"
+        case ev.MarkerRecorded():
+            return f"MarkerRecorded({event.marker_name!r}, {event.details})"
+        case ev.StartChildWorkflowExecutionInitiated():
+            return f"StartChildWorkflowExecutionInitiated(workflow_type={event.workflow_type!r})"
+        case _:
+            return event.kind
+
+
+def _mismatch(
+    message: str, *, event: ev.Event | None, command: Command | None, event_id: int | None
+) -> NondeterminismError:
+    expected = describe_event(event) if event is not None else "nothing"
+    actual = describe_command(command) if command is not None else "nothing"
+    location = command.where() if command is not None else None
+    text = (
+        f"nondeterminism at event {event_id}: {message}\n"
+        f"  history holds: {expected}\n"
+        f"  code did now:  {actual}"
+    )
+    if location:
+        text += f"\n  at:            {location}"
+    return NondeterminismError(
+        text, event_id=event_id, expected=expected, actual=actual, location=location
+    )
+
+
+def _compare(
+    command: Command, event: ev.Event, divergences: list[Divergence], strict: bool
+) -> None:
+    """Raise on a change Temporal would catch; note changes it would let pass."""
+    eid = event.event_id
+    soft: str | None = None
+    match command, event:
+        case ScheduleActivity(), ev.ActivityTaskScheduled():
+            if command.activity_type != event.activity_type:
+                raise _mismatch(
+                    f"activity type of scheduled event {event.activity_type!r} does not match "
+                    f"activity type of activity command {command.activity_type!r}",
+                    event=event,
+                    command=command,
+                    event_id=eid,
+                )
+            if command.args != event.input:
+                soft = (
+                    f"activity {command.activity_type!r} is called with {command.args!r}, "
+                    f"history has {event.input!r}"
+                )
+        case StartTimer(), ev.TimerStarted():
+            if command.duration_ns != event.duration_ns:
+                soft = (
+                    f"timer lasts {format_duration(command.duration_ns)}, history has "
+                    f"{format_duration(event.duration_ns)}"
+                )
+        case RecordMarker(), ev.MarkerRecorded():
+            if command.name != event.marker_name or command.details != event.details:
+                raise _mismatch(
+                    "the marker differs from the recorded one",
+                    event=event,
+                    command=command,
+                    event_id=eid,
+                )
+        case StartChildWorkflow(), ev.StartChildWorkflowExecutionInitiated():
+            if command.workflow_type != event.workflow_type:
+                raise _mismatch(
+                    f"child workflow type {command.workflow_type!r} does not match the "
+                    f"recorded {event.workflow_type!r}",
+                    event=event,
+                    command=command,
+                    event_id=eid,
+                )
+            if command.args != event.input:
+                soft = f"child workflow {command.workflow_type!r} is started with other input"
+        case ContinueAsNew(), ev.WorkflowExecutionContinuedAsNew():
+            if command.workflow_type != event.workflow_type:
+                raise _mismatch(
+                    "continue-as-new targets another workflow type",
+                    event=event,
+                    command=command,
+                    event_id=eid,
+                )
+        case (
+            (RequestCancelActivity(), ev.ActivityTaskCancelRequested())
+            | (CancelTimer(), ev.TimerCanceled())
+            | (RequestCancelChild(), ev.RequestCancelChildWorkflowExecution())
+        ):
+            target = command.target.event_id
+            recorded = getattr(
+                event, "scheduled_event_id", getattr(event, "started_event_id", None)
+            )
+            if recorded is None:
+                recorded = getattr(event, "initiated_event_id", None)
+            if target != recorded:
+                raise _mismatch(
+                    f"the code cancels what event {target} started, history cancels event "
+                    f"{recorded}",
+                    event=event,
+                    command=command,
+                    event_id=eid,
+                )
+        case _:
+            pass
+    if soft is not None:
+        if strict:
+            raise _mismatch(soft, event=event, command=command, event_id=eid)
+        divergences.append(Divergence(eid, soft))
+        warnings.warn(
+            f"replay diverges at event {eid}: {soft}"
+            + (f" (at {command.where()})" if command.where() else ""),
+            ReplayDivergenceWarning,
+            stacklevel=2,
+        )
+
+
+def match_commands(
+    instance: WorkflowInstance,
+    commands: Sequence[Command],
+    recorded: Sequence[ev.Event],
+    *,
+    strict: bool,
+    divergences: list[Divergence],
+    next_event_id: int,
+) -> None:
+    """Check commands against the command events one workflow task recorded, and bind them."""
+    for index, command in enumerate(commands):
+        if index >= len(recorded):
+            raise _mismatch(
+                "the code issued a command that history does not have",
+                event=None,
+                command=command,
+                event_id=next_event_id,
+            )
+        event = recorded[index]
+        if type(event) is not _EVENT_FOR[type(command)]:
+            raise _mismatch(
+                f"{event.kind} was recorded, but the code issued {describe_command(command)}",
+                event=event,
+                command=command,
+                event_id=event.event_id,
+            )
+        _compare(command, event, divergences, strict)
+        instance.bind(command, event.event_id)
+    if len(commands) < len(recorded):
+        missing = recorded[len(commands)]
+        raise _mismatch(
+            "history has a command the code no longer issues",
+            event=missing,
+            command=None,
+            event_id=missing.event_id,
+        )
+
+
+def replay_into(
+    instance: WorkflowInstance,
+    events: Sequence[ev.Event],
+    *,
+    strict: bool = False,
+    divergences: list[Divergence] | None = None,
+) -> int:
+    """Run ``instance`` over every recorded workflow task of ``events``.
+
+    Returns the index of the first event no workflow task has processed yet (the input of the
+    next, live task).
+    """
+    found = divergences if divergences is not None else []
+    n = len(events)
+    index = 0
+    pending_start = 0
+    inputs: list[ev.Event] = []
+    while index < n:
+        event = events[index]
+        if type(event) is ev.WorkflowTaskCompleted:
+            end = index + 1
+            while end < n and events[end].is_command:
+                end += 1
+            recorded = events[index + 1 : end]
+            patches = frozenset(
+                str(e.details.get("patch_id"))
+                for e in recorded
+                if isinstance(e, ev.MarkerRecorded) and e.marker_name == "patch"
+            )
+            commands = instance.activate(
+                inputs, event.time_ns, replaying=True, recorded_patches=patches
+            )
+            match_commands(
+                instance,
+                commands,
+                recorded,
+                strict=strict,
+                divergences=found,
+                next_event_id=end + 1,
+            )
+            inputs = []
+            index = end
+            pending_start = end
+        elif event.is_command:
+            raise HistoryFormatError(
+                f"event {event.event_id} ({event.kind}) is a command event but does not follow "
+                "a WorkflowTaskCompleted"
+            )
+        else:
+            inputs.append(event)
+            index += 1
+    return pending_start

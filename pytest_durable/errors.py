@@ -1,0 +1,290 @@
+"""The exception hierarchy: every public error derives from :class:`DurableError`."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+
+class DurableError(Exception):
+    """Base class of every error pytest-durable raises on purpose."""
+
+
+class InvalidDefinitionError(DurableError, TypeError):
+    """A workflow or activity definition is malformed (missing ``@workflow.run``, ...)."""
+
+
+class NotInWorkflowError(DurableError, RuntimeError):
+    """A ``workflow.*`` function was called outside workflow code."""
+
+
+class NotInActivityError(DurableError, RuntimeError):
+    """An ``activity.*`` function was called outside an activity."""
+
+
+class UnknownNameError(DurableError, LookupError):
+    """A workflow, activity, signal or query name is not registered."""
+
+
+class UnknownWorkflowError(UnknownNameError):
+    """A workflow type (or workflow id) is not known to the environment."""
+
+
+class UnknownActivityError(UnknownNameError):
+    """An activity name has neither an implementation nor a mock."""
+
+
+class UnknownSignalError(UnknownNameError):
+    """A signal name that the workflow does not define."""
+
+
+class UnknownQueryError(UnknownNameError):
+    """A query name that the workflow does not define."""
+
+
+class InvalidArgumentError(DurableError, ValueError):
+    """An argument is out of range or missing (e.g. an activity without a timeout)."""
+
+
+class PayloadError(DurableError, TypeError):
+    """A value cannot be serialised to JSON, or decoded to the type asked for."""
+
+
+class HistoryFormatError(DurableError, ValueError):
+    """A history document is corrupt, or from a newer format version."""
+
+
+class WorkflowAlreadyStartedError(DurableError):
+    """A workflow with this id is already running."""
+
+
+class WorkflowNotRunningError(DurableError):
+    """A signal or cancellation was sent to a workflow that has already closed."""
+
+
+class WorkflowBlockedError(DurableError):
+    """The environment cannot make progress: nothing is scheduled that could wake the workflow."""
+
+
+class QueryError(DurableError):
+    """A query failed, or tried to do something only workflow code may do."""
+
+
+class WorkflowDeadlockError(DurableError):
+    """Workflow code ran longer than the deadlock budget without yielding."""
+
+
+class NondeterminismError(DurableError):
+    """Workflow code issued commands that do not match its recorded history.
+
+    Attributes:
+        event_id: the id of the history event at which replay diverged.
+        expected: what the history holds there.
+        actual: what the code did now.
+        location: ``file:line`` of the workflow code that issued the command, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        event_id: int | None = None,
+        expected: str | None = None,
+        actual: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.event_id = event_id
+        self.expected = expected
+        self.actual = actual
+        self.location = location
+
+
+class ConcurrentAppendError(DurableError):
+    """A compare-and-set append found the history longer than expected."""
+
+
+class LoopMisuseError(DurableError, RuntimeError):
+    """Workflow code used an event-loop feature that cannot be durable (threads, sockets...)."""
+
+
+# --- failures: what workflows and tests see when work fails ------------------------------------
+
+
+class TimeoutType(enum.Enum):
+    """Which activity (or workflow) timeout fired."""
+
+    START_TO_CLOSE = "START_TO_CLOSE"
+    SCHEDULE_TO_START = "SCHEDULE_TO_START"
+    SCHEDULE_TO_CLOSE = "SCHEDULE_TO_CLOSE"
+    HEARTBEAT = "HEARTBEAT"
+
+
+class RetryState(enum.Enum):
+    """Why retrying stopped (or that it has not)."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    NON_RETRYABLE_FAILURE = "NON_RETRYABLE_FAILURE"
+    TIMEOUT = "TIMEOUT"
+    MAXIMUM_ATTEMPTS_REACHED = "MAXIMUM_ATTEMPTS_REACHED"
+    RETRY_POLICY_NOT_SET = "RETRY_POLICY_NOT_SET"
+    CANCEL_REQUESTED = "CANCEL_REQUESTED"
+
+
+class FailureError(DurableError):
+    """Base of the errors that travel through history (activity, child and workflow failures).
+
+    The cause of a failure is its ``__cause__`` (also available as :attr:`cause`).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        #: The stack trace recorded when this failure was decoded from history, if any.
+        self.stack_trace: str = ""
+
+    @property
+    def cause(self) -> BaseException | None:
+        """The failure that caused this one."""
+        return self.__cause__
+
+
+class ApplicationError(FailureError):
+    """A failure raised on purpose by workflow or activity code.
+
+    Args:
+        message: what went wrong.
+        *details: JSON-serialisable details carried along with the failure.
+        type: a string type used by ``RetryPolicy.non_retryable_error_types``; defaults to
+            ``None``. Plain exceptions raised by activities become application errors whose type
+            is their class name.
+        non_retryable: when true, the activity is not retried whatever its policy says.
+        next_retry_delay: overrides the retry policy's delay before the next attempt.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *details: Any,
+        type: str | None = None,
+        non_retryable: bool = False,
+        next_retry_delay: timedelta | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.details: Sequence[Any] = details
+        self.type = type
+        self.non_retryable = non_retryable
+        self.next_retry_delay = next_retry_delay
+
+    def __repr__(self) -> str:
+        return (
+            f"ApplicationError({self.message!r}, type={self.type!r}, "
+            f"non_retryable={self.non_retryable!r})"
+        )
+
+
+class TimeoutError(FailureError):
+    """An activity (or child workflow) timed out; :attr:`type` says which timeout.
+
+    Named after Temporal's ``temporalio.exceptions.TimeoutError``; import it from
+    ``pytest_durable`` (it shadows the builtin only where you import it by this name).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type: TimeoutType | None,
+        last_heartbeat_details: Sequence[Any] = (),
+    ) -> None:
+        super().__init__(message)
+        self.type = type
+        self.last_heartbeat_details = last_heartbeat_details
+
+    def __repr__(self) -> str:
+        return f"TimeoutError({self.message!r}, type={self.type})"
+
+
+class CancelledError(FailureError):
+    """Work was cancelled (an activity after a cancel request, a cancelled child workflow)."""
+
+    def __init__(self, message: str = "cancelled", *details: Any) -> None:
+        super().__init__(message)
+        self.details: Sequence[Any] = details
+
+
+class ActivityError(FailureError):
+    """An activity failed; its :attr:`cause` says how (ApplicationError, TimeoutError...)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        activity_type: str,
+        activity_id: str,
+        scheduled_event_id: int,
+        retry_state: RetryState | None,
+    ) -> None:
+        super().__init__(message)
+        self.activity_type = activity_type
+        self.activity_id = activity_id
+        self.scheduled_event_id = scheduled_event_id
+        self.retry_state = retry_state
+
+    def __repr__(self) -> str:
+        return (
+            f"ActivityError(activity_type={self.activity_type!r}, "
+            f"retry_state={self.retry_state}, cause={self.__cause__!r})"
+        )
+
+
+class ChildWorkflowError(FailureError):
+    """A child workflow failed; its :attr:`cause` says how."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        workflow_type: str,
+        workflow_id: str,
+        run_id: str,
+        retry_state: RetryState | None,
+    ) -> None:
+        super().__init__(message)
+        self.workflow_type = workflow_type
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.retry_state = retry_state
+
+
+class WorkflowFailureError(DurableError):
+    """Raised to the test when a workflow run failed; :attr:`cause` is why."""
+
+    def __init__(self, message: str, *, cause: BaseException, status: str = "failed") -> None:
+        super().__init__(message)
+        self.__cause__ = cause
+        self.status = status
+
+    @property
+    def cause(self) -> BaseException:
+        """The failure that ended the workflow."""
+        assert self.__cause__ is not None
+        return self.__cause__
+
+
+# --- engine control flow: BaseException so that user ``except Exception`` cannot swallow it ----
+
+
+class _ContinueAsNew(BaseException):
+    """Raised by ``workflow.continue_as_new`` to end the run and start a fresh one."""
+
+    def __init__(self, workflow: str | None, args: Sequence[Any]) -> None:
+        super().__init__("continue as new")
+        self.workflow = workflow
+        self.args = args
+
+
+class _DeadlockInterrupt(BaseException):
+    """Injected into a workflow that has not yielded within the deadlock budget."""

@@ -1,0 +1,549 @@
+"""What workflow code calls: definitions, activities, timers, messages and determinism helpers.
+
+Everything here except the decorators must run inside a workflow (it finds the running workflow
+through its event loop) and raises :class:`~pytest_durable.errors.NotInWorkflowError` elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random as _random_module
+import uuid as _uuid
+from collections.abc import Callable, MutableMapping
+from datetime import datetime, timedelta, timezone
+from typing import Any, NoReturn, TypeVar, overload
+
+from .common import RetryPolicy, to_ns
+from .engine._commands import ScheduleActivity, StartChildWorkflow
+from .engine._definitions import (
+    WORKFLOW_ATTR,
+    QueryDefinition,
+    SignalDefinition,
+    WorkflowDefinition,
+    activity_definition,
+    workflow_definition,
+)
+from .engine._instance import WorkflowInfo, WorkflowInstance, user_location
+from .engine._loop import WorkflowEventLoop
+from .engine._payload import Signature, encode_args
+from .errors import (
+    InvalidArgumentError,
+    InvalidDefinitionError,
+    NotInWorkflowError,
+    _ContinueAsNew,
+)
+
+__all__ = [
+    "ActivityHandle",
+    "ChildWorkflowHandle",
+    "WorkflowInfo",
+    "continue_as_new",
+    "defn",
+    "execute_activity",
+    "execute_child_workflow",
+    "info",
+    "logger",
+    "now",
+    "patched",
+    "query",
+    "random",
+    "run",
+    "signal",
+    "sleep",
+    "start_activity",
+    "start_child_workflow",
+    "uuid4",
+    "wait_condition",
+]
+
+_C = TypeVar("_C", bound=type)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# --- definitions -------------------------------------------------------------------------------
+
+
+@overload
+def defn(cls: _C, /) -> _C: ...
+@overload
+def defn(*, name: str | None = None) -> Callable[[_C], _C]: ...
+def defn(cls: _C | None = None, /, *, name: str | None = None) -> _C | Callable[[_C], _C]:
+    """Mark a class as a workflow: one ``@workflow.run`` method, any signals and queries.
+
+    Args:
+        cls: the workflow class.
+        name: the workflow type name; defaults to the class name.
+    """
+
+    def decorate(c: _C) -> _C:
+        definition = _build_definition(c, name)
+        setattr(c, WORKFLOW_ATTR, definition)
+        setattr(definition.run_fn, WORKFLOW_ATTR, definition)
+        return c
+
+    if cls is not None:
+        return decorate(cls)
+    return decorate
+
+
+def _build_definition(cls: type, name: str | None) -> WorkflowDefinition:
+    if not isinstance(cls, type):
+        raise InvalidDefinitionError(f"@workflow.defn decorates a class, got {cls!r}")
+    run_fns = []
+    signals: dict[str, SignalDefinition] = {}
+    queries: dict[str, QueryDefinition] = {}
+    method_names: dict[str, str] = {}
+    for attr, member in inspect.getmembers(cls):
+        kind = getattr(member, "__durable_kind__", None)
+        if kind == "run":
+            run_fns.append(member)
+        elif kind == "signal":
+            handler_name = member.__durable_handler_name__
+            if handler_name in signals:
+                raise InvalidDefinitionError(
+                    f"workflow {cls.__qualname__} defines signal {handler_name!r} twice"
+                )
+            signals[handler_name] = SignalDefinition(
+                name=handler_name,
+                method=member,
+                is_async=inspect.iscoroutinefunction(member),
+                signature=Signature.of(member, skip_self=True),
+            )
+            method_names[attr] = handler_name
+        elif kind == "query":
+            handler_name = member.__durable_handler_name__
+            if handler_name in queries:
+                raise InvalidDefinitionError(
+                    f"workflow {cls.__qualname__} defines query {handler_name!r} twice"
+                )
+            queries[handler_name] = QueryDefinition(
+                name=handler_name, method=member, signature=Signature.of(member, skip_self=True)
+            )
+            method_names[attr] = handler_name
+    if not run_fns:
+        raise InvalidDefinitionError(
+            f"workflow {cls.__qualname__} has no @workflow.run method; mark its async entry "
+            "point with @workflow.run"
+        )
+    if len(run_fns) > 1:
+        raise InvalidDefinitionError(
+            f"workflow {cls.__qualname__} has {len(run_fns)} @workflow.run methods "
+            f"({', '.join(f.__name__ for f in run_fns)}); it must have exactly one"
+        )
+    if name is not None and (not isinstance(name, str) or not name):
+        raise InvalidDefinitionError(f"workflow name must be a non-empty string, got {name!r}")
+    run_fn = run_fns[0]
+    return WorkflowDefinition(
+        name=name or cls.__name__,
+        cls=cls,
+        run_fn=run_fn,
+        signature=Signature.of(run_fn, skip_self=True),
+        signals=signals,
+        queries=queries,
+        method_names=method_names,
+    )
+
+
+def run(fn: _F) -> _F:
+    """Mark the workflow's entry point: an ``async def`` method whose return is the result."""
+    if not inspect.iscoroutinefunction(fn):
+        raise InvalidDefinitionError(
+            f"@workflow.run method {fn.__qualname__} must be 'async def'"
+        )
+    fn.__durable_kind__ = "run"  # type: ignore[attr-defined]
+    return fn
+
+
+@overload
+def signal(fn: _F, /) -> _F: ...
+@overload
+def signal(*, name: str | None = None) -> Callable[[_F], _F]: ...
+def signal(fn: _F | None = None, /, *, name: str | None = None) -> _F | Callable[[_F], _F]:
+    """Mark a method as a signal handler (sync or async); it may change state, not return."""
+
+    def decorate(f: _F) -> _F:
+        f.__durable_kind__ = "signal"  # type: ignore[attr-defined]
+        f.__durable_handler_name__ = name or f.__name__  # type: ignore[attr-defined]
+        return f
+
+    return decorate(fn) if fn is not None else decorate
+
+
+@overload
+def query(fn: _F, /) -> _F: ...
+@overload
+def query(*, name: str | None = None) -> Callable[[_F], _F]: ...
+def query(fn: _F | None = None, /, *, name: str | None = None) -> _F | Callable[[_F], _F]:
+    """Mark a method as a query handler: a plain ``def`` that reads state and returns it."""
+
+    def decorate(f: _F) -> _F:
+        if inspect.iscoroutinefunction(f):
+            raise InvalidDefinitionError(
+                f"@workflow.query method {f.__qualname__} must be a plain 'def': queries are "
+                "read-only and cannot await"
+            )
+        f.__durable_kind__ = "query"  # type: ignore[attr-defined]
+        f.__durable_handler_name__ = name or f.__name__  # type: ignore[attr-defined]
+        return f
+
+    return decorate(fn) if fn is not None else decorate
+
+
+# --- the running workflow ----------------------------------------------------------------------
+
+
+def _runtime() -> WorkflowInstance:
+    loop = asyncio._get_running_loop()
+    if type(loop) is WorkflowEventLoop:
+        return loop.instance
+    raise NotInWorkflowError(
+        "this function may only be called from workflow code (a @workflow.defn class's run, "
+        "signal or query methods while the engine runs them)"
+    )
+
+
+def in_workflow() -> bool:
+    """Whether the caller is workflow code."""
+    return type(asyncio._get_running_loop()) is WorkflowEventLoop
+
+
+def info() -> WorkflowInfo:
+    """Facts about the running workflow (id, run id, type, attempt, parent...)."""
+    return _runtime().info
+
+
+def now() -> datetime:
+    """The workflow's current time: the time of the workflow task, from history (UTC)."""
+    ns = _runtime().now_ns
+    return datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc).replace(
+        microsecond=(ns % 1_000_000_000) // 1_000
+    )
+
+
+def time_ns() -> int:
+    """The workflow's current time in epoch nanoseconds."""
+    return _runtime().now_ns
+
+
+def random() -> _random_module.Random:
+    """A random number generator seeded from history: the same values on every replay."""
+    return _runtime().random
+
+
+def uuid4() -> _uuid.UUID:
+    """A version-4 UUID drawn from the workflow's seeded randomness."""
+    return _runtime().uuid4()
+
+
+def patched(patch_id: str) -> bool:
+    """Version a change: True for new runs, False when replaying history recorded before it.
+
+    The first call in a new run records a ``patch`` marker; a history without that marker takes
+    the old branch on replay, so old runs stay deterministic while new ones take the new code.
+    """
+    if not isinstance(patch_id, str) or not patch_id:
+        raise InvalidArgumentError(f"patch id must be a non-empty string, got {patch_id!r}")
+    return _runtime().patched(patch_id)
+
+
+def is_replaying() -> bool:
+    """Whether the workflow is replaying history (e.g. after a worker restart)."""
+    return _runtime().replaying
+
+
+async def sleep(duration: timedelta | float) -> None:
+    """Sleep on a durable timer (``asyncio.sleep`` in workflow code does the same)."""
+    instance = _runtime()
+    ns = to_ns(duration, what="sleep duration")
+    assert ns is not None
+    if ns < 0:
+        raise InvalidArgumentError(f"sleep duration must not be negative, got {duration!r}")
+    future = instance.loop.create_future()
+    handle = instance.start_timer(ns, _set_result_unless_done, (future,), None)
+    try:
+        await future
+    finally:
+        handle.cancel()
+
+
+def _set_result_unless_done(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def wait_condition(
+    fn: Callable[[], bool], *, timeout: timedelta | float | None = None
+) -> None:
+    """Wait until ``fn()`` is true; raises ``asyncio.TimeoutError`` after ``timeout``."""
+    instance = _runtime()
+    future = instance.wait_condition(fn)
+    if timeout is None:
+        await future
+        return
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+    await asyncio.wait_for(future, seconds)
+
+
+# --- activities --------------------------------------------------------------------------------
+
+
+class ActivityHandle(asyncio.Future[Any]):
+    """Typing aid: ``start_activity`` returns a future; ``cancel()`` requests cancellation."""
+
+
+def _activity_type(activity: Any) -> tuple[str, Any]:
+    if isinstance(activity, str):
+        return activity, None
+    definition = activity_definition(activity)
+    if definition is None:
+        raise InvalidArgumentError(
+            f"{activity!r} is not an activity: decorate it with @activity.defn, or pass the "
+            "activity's name as a string"
+        )
+    return definition.name, definition
+
+
+def start_activity(
+    activity: Callable[..., Any] | str,
+    *args: Any,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: type | None = None,
+) -> asyncio.Future[Any]:
+    """Schedule an activity and return a future for its result; ``cancel()`` cancels it.
+
+    At least one of ``start_to_close_timeout`` and ``schedule_to_close_timeout`` is required.
+    Activities retry with ``RetryPolicy()`` unless given another policy.
+    """
+    instance = _runtime()
+    name, definition = _activity_type(activity)
+    s2c = _timeout_ns(schedule_to_close_timeout, "schedule_to_close_timeout", name)
+    s2s = _timeout_ns(schedule_to_start_timeout, "schedule_to_start_timeout", name)
+    stc = _timeout_ns(start_to_close_timeout, "start_to_close_timeout", name)
+    hb = _timeout_ns(heartbeat_timeout, "heartbeat_timeout", name)
+    if s2c is None and stc is None:
+        raise InvalidArgumentError(
+            f"activity {name!r} needs a start_to_close_timeout or a schedule_to_close_timeout "
+            "(or both); e.g. start_to_close_timeout=timedelta(seconds=30)"
+        )
+    if s2c is not None:
+        # Temporal's deduction: unset timeouts default to, and set ones are capped by, s2c.
+        stc = s2c if stc is None else min(stc, s2c)
+        s2s = s2c if s2s is None else min(s2s, s2c)
+        if hb is not None:
+            hb = min(hb, s2c)
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise InvalidArgumentError(
+            f"retry_policy for activity {name!r} must be a RetryPolicy, got {retry_policy!r}"
+        )
+    names = definition.signature.names if definition is not None else ()
+    encoded = encode_args(args, names, owner=f"activity {name!r}")
+    seq = instance.activity_seq + 1
+    hint = result_type
+    if hint is None and definition is not None:
+        hint = definition.signature.return_hint
+    command = ScheduleActivity(
+        seq=seq,
+        activity_id=activity_id or str(seq),
+        activity_type=name,
+        args=encoded,
+        schedule_to_close_ns=s2c,
+        schedule_to_start_ns=s2s,
+        start_to_close_ns=stc,
+        heartbeat_ns=hb,
+        retry_policy=retry_policy if retry_policy is not None else _DEFAULT_RETRY,
+        result_hint=hint,
+        definition=definition,
+        location=user_location(),
+    )
+    return instance.schedule_activity(command)
+
+
+_DEFAULT_RETRY = RetryPolicy()
+
+
+def _timeout_ns(value: timedelta | None, what: str, activity: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, timedelta):
+        raise InvalidArgumentError(
+            f"{what} for activity {activity!r} must be a timedelta, got {value!r}"
+        )
+    ns = to_ns(value, what=what)
+    assert ns is not None
+    if ns <= 0:
+        raise InvalidArgumentError(
+            f"{what} for activity {activity!r} must be positive, got {value}"
+        )
+    return ns
+
+
+async def execute_activity(
+    activity: Callable[..., Any] | str,
+    *args: Any,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: type | None = None,
+) -> Any:
+    """Run an activity and return its result; failures raise :class:`ActivityError`."""
+    return await start_activity(
+        activity,
+        *args,
+        activity_id=activity_id,
+        task_queue=task_queue,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry_policy=retry_policy,
+        result_type=result_type,
+    )
+
+
+# --- child workflows ---------------------------------------------------------------------------
+
+
+class ChildWorkflowHandle:
+    """A started child workflow: await it for its result, or ``cancel()`` it."""
+
+    def __init__(self, instance: WorkflowInstance, command: StartChildWorkflow) -> None:
+        self._instance = instance
+        self._command = command
+
+    @property
+    def id(self) -> str:
+        """The child's workflow id."""
+        return self._command.workflow_id
+
+    @property
+    def run_id(self) -> str | None:
+        """The child's first run id, once started."""
+        started = self._command.started
+        if started is not None and started.done() and not started.exception():
+            return started.result()
+        return None
+
+    def cancel(self) -> None:
+        """Ask the child to cancel (it sees a ``CancelledError`` and may clean up)."""
+        self._instance.cancel_child(self._command)
+
+    def __await__(self) -> Any:
+        result = self._command.result
+        assert result is not None
+        return result.__await__()
+
+
+def _workflow_type(workflow: Any) -> tuple[str, WorkflowDefinition | None]:
+    if isinstance(workflow, str):
+        return workflow, None
+    definition = workflow_definition(workflow)
+    if definition is None:
+        raise InvalidArgumentError(
+            f"{workflow!r} is not a workflow: pass a @workflow.defn class, its run method, or "
+            "the workflow's name"
+        )
+    return definition.name, definition
+
+
+async def start_child_workflow(
+    workflow: Any,
+    *args: Any,
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: type | None = None,
+) -> ChildWorkflowHandle:
+    """Start a child workflow (its own history) and return a handle once it has started."""
+    instance = _runtime()
+    name, definition = _workflow_type(workflow)
+    names = definition.signature.names if definition is not None else ()
+    encoded = encode_args(args, names, owner=f"child workflow {name!r}")
+    seq = instance.child_seq + 1
+    hint = result_type
+    if hint is None and definition is not None:
+        hint = definition.signature.return_hint
+    command = StartChildWorkflow(
+        seq=seq,
+        workflow_type=name,
+        workflow_id=id or f"{instance.info.workflow_id}/child-{seq}",
+        args=encoded,
+        retry_policy=retry_policy,
+        result_hint=hint,
+        definition=definition,
+        location=user_location(),
+    )
+    instance.start_child(command)
+    handle = ChildWorkflowHandle(instance, command)
+    assert command.started is not None
+    try:
+        await asyncio.shield(command.started)
+    except asyncio.CancelledError:
+        handle.cancel()
+        raise
+    return handle
+
+
+async def execute_child_workflow(
+    workflow: Any,
+    *args: Any,
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: type | None = None,
+) -> Any:
+    """Start a child workflow and wait for its result; failures raise ``ChildWorkflowError``."""
+    handle = await start_child_workflow(
+        workflow, *args, id=id, retry_policy=retry_policy, result_type=result_type
+    )
+    try:
+        return await asyncio.shield(handle._command.result)  # type: ignore[arg-type]
+    except asyncio.CancelledError:
+        handle.cancel()
+        raise
+
+
+def continue_as_new(*args: Any, workflow: Any = None) -> NoReturn:
+    """End this run and start a fresh one of the same workflow id with ``args``."""
+    _runtime()
+    name = _workflow_type(workflow)[0] if workflow is not None else None
+    raise _ContinueAsNew(name, args)
+
+
+# --- logging -----------------------------------------------------------------------------------
+
+
+class _ReplayAwareLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """Drops records while replaying (so a restart does not log twice) and tags the workflow."""
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's name
+        if in_workflow() and _runtime().replaying:
+            return False
+        return super().isEnabledFor(level)
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        if in_workflow():
+            workflow_info = _runtime().info
+            extra = dict(kwargs.get("extra") or {})
+            extra.setdefault("workflow_id", workflow_info.workflow_id)
+            extra.setdefault("run_id", workflow_info.run_id)
+            extra.setdefault("workflow_type", workflow_info.workflow_type)
+            kwargs["extra"] = extra
+            msg = f"{msg} ({workflow_info.workflow_type} {workflow_info.workflow_id})"
+        return msg, kwargs
+
+
+logger = _ReplayAwareLogger(logging.getLogger("pytest_durable.workflow"), {})
+"""A logger for workflow code that stays silent while history is being replayed."""
+
