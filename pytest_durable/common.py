@@ -201,10 +201,7 @@ def decide_retry(
         return RetryDecision(RetryState.NON_RETRYABLE_FAILURE)
     if policy.maximum_attempts > 0 and attempt >= policy.maximum_attempts:
         return RetryDecision(RetryState.MAXIMUM_ATTEMPTS_REACHED)
-    if next_retry_delay_ns is not None:
-        delay = next_retry_delay_ns
-    else:
-        delay = policy.backoff_ns(attempt)
+    delay = next_retry_delay_ns if next_retry_delay_ns is not None else policy.backoff_ns(attempt)
     if schedule_to_close_deadline_ns is not None and now_ns + delay > schedule_to_close_deadline_ns:
         return RetryDecision(RetryState.TIMEOUT)
     return RetryDecision(RetryState.IN_PROGRESS, delay)

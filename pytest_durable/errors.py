@@ -283,7 +283,7 @@ class _ContinueAsNew(BaseException):
     def __init__(self, workflow: str | None, args: Sequence[Any]) -> None:
         super().__init__("continue as new")
         self.workflow = workflow
-        self.args = args
+        self.input = tuple(args)
 
 
 class _DeadlockInterrupt(BaseException):

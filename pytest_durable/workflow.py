@@ -12,7 +12,7 @@ import logging
 import random as _random_module
 import uuid as _uuid
 from collections.abc import Callable, MutableMapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar, overload
 
 from .common import RetryPolicy, to_ns
@@ -217,7 +217,7 @@ def info() -> WorkflowInfo:
 def now() -> datetime:
     """The workflow's current time: the time of the workflow task, from history (UTC)."""
     ns = _runtime().now_ns
-    return datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc).replace(
+    return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC).replace(
         microsecond=(ns % 1_000_000_000) // 1_000
     )
 
@@ -525,7 +525,7 @@ def continue_as_new(*args: Any, workflow: Any = None) -> NoReturn:
 class _ReplayAwareLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """Drops records while replaying (so a restart does not log twice) and tags the workflow."""
 
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's name
+    def isEnabledFor(self, level: int) -> bool:
         if in_workflow() and _runtime().replaying:
             return False
         return super().isEnabledFor(level)

@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .. import activity as _activity
@@ -41,7 +41,7 @@ class InlineActivity(Protocol):
 
 
 def _dt(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc).replace(
+    return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC).replace(
         microsecond=(ns % 1_000_000_000) // 1_000
     )
 
@@ -226,7 +226,9 @@ class ActivityRunner:
 
     # --- scheduling ------------------------------------------------------------------------------
 
-    def schedule(self, run: _Run, event: ev.ActivityTaskScheduled, policy: RetryPolicy | None):
+    def schedule(
+        self, run: _Run, event: ev.ActivityTaskScheduled, policy: RetryPolicy | None
+    ) -> ActivityState:
         act = ActivityState(run, event, policy)
         run.activities[event.event_id] = act
         engine = self.engine
@@ -320,6 +322,7 @@ class ActivityRunner:
         attempt.context = context
         ctx = contextvars.copy_context()
         ctx.run(_activity._context.set, context)
+        task: asyncio.Future[Any]
         if definition.is_async:
             task = engine.loop.create_task(definition.fn(*args), context=ctx)
         else:

@@ -44,7 +44,11 @@ class Clock(ABC):
 
     @abstractmethod
     def call_at(
-        self, loop: asyncio.AbstractEventLoop, when_ns: int, callback: Callable[..., Any], *args: Any
+        self,
+        loop: asyncio.AbstractEventLoop,
+        when_ns: int,
+        callback: Callable[..., Any],
+        *args: Any,
     ) -> TimerHandle:
         """Run ``callback(*args)`` on ``loop`` once the clock reaches ``when_ns``."""
 
@@ -69,7 +73,11 @@ class RealClock(Clock):
         return asyncio.new_event_loop()
 
     def call_at(
-        self, loop: asyncio.AbstractEventLoop, when_ns: int, callback: Callable[..., Any], *args: Any
+        self,
+        loop: asyncio.AbstractEventLoop,
+        when_ns: int,
+        callback: Callable[..., Any],
+        *args: Any,
     ) -> TimerHandle:
         delay = max(0, when_ns - self.now_ns()) / 1e9
         return _AsyncioTimer(loop.call_later(delay, callback, *args))
@@ -111,7 +119,11 @@ class VirtualClock(Clock):
         return VirtualTimeLoop(self)
 
     def call_at(
-        self, loop: asyncio.AbstractEventLoop, when_ns: int, callback: Callable[..., Any], *args: Any
+        self,
+        loop: asyncio.AbstractEventLoop,
+        when_ns: int,
+        callback: Callable[..., Any],
+        *args: Any,
     ) -> TimerHandle:
         timer = _VirtualTimer(when_ns, callback, args)
         heapq.heappush(self._timers, (when_ns, next(self._seq), timer))
@@ -145,7 +157,7 @@ class VirtualClock(Clock):
         return sum(1 for _, _, t in self._timers if not t.cancelled)
 
 
-class LoopIdle(Exception):  # noqa: N818 - control flow, not an error users see
+class LoopIdle(Exception):
     """Raised out of the loop when it would have to jump time but is not allowed to."""
 
     def __init__(self, *, blocked_forever: bool) -> None:

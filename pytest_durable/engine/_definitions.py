@@ -37,9 +37,9 @@ class ActivityDefinition:
             raise InvalidDefinitionError(
                 f"activity name must be a non-empty string, got {name!r}"
             )
-        target = fn.__call__ if not inspect.isroutine(fn) and callable(fn) else fn
+        target: Any = fn if inspect.isroutine(fn) else fn.__call__  # type: ignore[operator]
         return cls(
-            name=name or getattr(fn, "__name__", type(fn).__name__),
+            name=name or str(getattr(fn, "__name__", type(fn).__name__)),
             fn=fn,
             is_async=inspect.iscoroutinefunction(target),
             signature=Signature.of(fn),
@@ -94,11 +94,12 @@ class WorkflowDefinition:
     def _handler_name(self, ref: Any, table: Mapping[str, Any], what: str) -> str:
         from ..errors import UnknownQueryError, UnknownSignalError
 
+        name: str
         if isinstance(ref, str):
             name = ref
         else:
-            name = getattr(ref, "__durable_handler_name__", None) or getattr(
-                ref, "__name__", repr(ref)
+            name = str(
+                getattr(ref, "__durable_handler_name__", None) or getattr(ref, "__name__", ref)
             )
         if name not in table:
             known = ", ".join(sorted(table)) or "none"

@@ -173,7 +173,7 @@ class Engine:
     # --- starting ------------------------------------------------------------------------------
 
     def _new_run_id(self) -> str:
-        return "%032x" % self.random.getrandbits(128)
+        return f"{self.random.getrandbits(128):032x}"
 
     def start_workflow(
         self,
@@ -304,9 +304,11 @@ class Engine:
         self._schedule_task(run)
 
     def _rebuild(self, run: _Run) -> WorkflowInstance:
+        started = run.events[0]
+        assert isinstance(started, ev.WorkflowExecutionStarted)
         instance = WorkflowInstance(
-            run.definition, run.events[0], deadlock_budget_s=self.deadlock_budget_s
-        )  # type: ignore[arg-type]
+            run.definition, started, deadlock_budget_s=self.deadlock_budget_s
+        )
         run.delivered = replay_into(instance, run.events)
         run.instance = instance
         return instance
@@ -474,7 +476,10 @@ class Engine:
         try:
             definition = self.workflow_definition(command.workflow_type)
             child = self.start_workflow(
-                definition, command.args, workflow_id=command.workflow_id, parent=(run, event.event_id)
+                definition,
+                command.args,
+                workflow_id=command.workflow_id,
+                parent=(run, event.event_id),
             )
         except (WorkflowAlreadyStartedError, UnknownWorkflowError) as exc:
             self._append_input(

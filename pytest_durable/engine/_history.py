@@ -15,7 +15,7 @@ from ._events import EVENT_TYPES, Event, WorkflowExecutionStarted
 
 FORMAT = "pytest-durable-history"
 VERSION = 1
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def format_time(ns: int) -> str:
@@ -38,7 +38,7 @@ def parse_time(text: str) -> int:
         if not frac.isdigit() or len(frac) > 9:
             raise ValueError(f"bad fractional seconds in {text!r}")
         frac_ns = int(frac.ljust(9, "0"))
-    moment = dt.datetime.strptime(body, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.timezone.utc)
+    moment = dt.datetime.strptime(body, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + frac_ns
 

@@ -17,7 +17,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import (
@@ -65,11 +65,12 @@ def user_location(depth: int = 2) -> tuple[str, int] | None:
         frame = sys._getframe(depth)
     except ValueError:
         return None
-    while frame is not None:
-        filename = frame.f_code.co_filename
+    current: Any = frame
+    while current is not None:
+        filename = current.f_code.co_filename
         if not filename.startswith(_SKIP_PREFIXES):
-            return (filename, frame.f_lineno)
-        frame = frame.f_back  # type: ignore[assignment]
+            return (filename, current.f_lineno)
+        current = current.f_back
     return None
 
 
@@ -103,7 +104,7 @@ class WorkflowInstance:
         self.start_ns = started.time_ns
         self.now_ns = started.time_ns
         self.deadlock_budget_s = deadlock_budget_s
-        self.loop = WorkflowEventLoop(self)
+        self.loop = WorkflowEventLoop(self)  # type: ignore[abstract]
         self.random = random.Random(started.randomness_seed)
         self.replaying = False
         self.query_mode: str | None = None
@@ -124,7 +125,7 @@ class WorkflowInstance:
             run_id=started.run_id,
             workflow_type=started.workflow_type,
             attempt=started.attempt,
-            start_time=datetime.fromtimestamp(started.time_ns / 1e9, tz=timezone.utc),
+            start_time=datetime.fromtimestamp(started.time_ns / 1e9, tz=UTC),
             parent_workflow_id=started.parent_workflow_id,
             parent_run_id=started.parent_run_id,
             continued_run_id=started.continued_from_run_id,
@@ -171,7 +172,7 @@ class WorkflowInstance:
         asyncio._set_running_loop(self.loop)
         try:
             self.obj = self._context.run(self.definition.cls)
-        except BaseException as exc:  # noqa: BLE001 - a failing constructor fails the run
+        except BaseException as exc:
             self._close_with(exc)
             return False
         finally:
@@ -192,7 +193,7 @@ class WorkflowInstance:
         try:
             coro = definition.run_fn(self.obj, *args)
             self.main_task = asyncio.Task(coro, loop=self.loop, context=self._context)
-        except BaseException as exc:  # noqa: BLE001 - e.g. a wrong number of arguments
+        except BaseException as exc:
             self._close_with(exc)
         finally:
             asyncio._set_running_loop(previous)
@@ -225,11 +226,11 @@ class WorkflowInstance:
             if task.cancelled():
                 self._close_with(asyncio.CancelledError())
             else:
-                exc = task.exception()
-                if exc is None:
+                error = task.exception()
+                if error is None:
                     self._complete(task.result())
                 else:
-                    self._close_with(exc)
+                    self._close_with(error)
 
     def _check_conditions(self) -> bool:
         """Resolve conditions that became true; True if any did (more code may now run)."""
@@ -242,7 +243,7 @@ class WorkflowInstance:
                 continue
             try:
                 ok = fn()
-            except BaseException as exc:  # noqa: BLE001 - a failing condition fails the future
+            except BaseException as exc:
                 future.set_exception(exc)
                 resolved = True
                 continue
@@ -285,7 +286,7 @@ class WorkflowInstance:
             try:
                 args = [
                     encode(a, where=f"argument {i} of continue_as_new")
-                    for i, a in enumerate(exc.args)
+                    for i, a in enumerate(exc.input)
                 ]
             except PayloadError as error:
                 self._close_with(error)
@@ -466,7 +467,6 @@ class WorkflowInstance:
         handle = DurableTimerHandle(when, callback, tuple(args), self.loop, context)
         if duration_ns <= 0:
             self.loop._ready.append(handle)
-            handle.command = None
             return handle
         self.timer_seq += 1
         command = StartTimer(
@@ -477,7 +477,7 @@ class WorkflowInstance:
         return handle
 
     def cancel_timer(self, handle: DurableTimerHandle) -> None:
-        command = getattr(handle, "command", None)
+        command: StartTimer | None = getattr(handle, "command", None)
         if command is None or command.fired or self.closed:
             return
         if command.event_id is None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from ..errors import LoopMisuseError
 
 if TYPE_CHECKING:
+    from ._commands import StartTimer
     from ._instance import WorkflowInstance
 
 
@@ -25,9 +26,22 @@ class DurableTimerHandle(asyncio.TimerHandle):
 
     __slots__ = ("command",)
 
+    command: StartTimer | None
+
+    def __init__(
+        self,
+        when: float,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        super().__init__(when, callback, args, loop, context)
+        self.command = None
+
     def cancel(self) -> None:
         if not self._cancelled:
-            loop = self._loop
+            loop = self._loop  # type: ignore[attr-defined]
             assert isinstance(loop, WorkflowEventLoop)
             loop.instance.cancel_timer(self)
         super().cancel()
@@ -66,7 +80,7 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
 
     # --- scheduling ----------------------------------------------------------------------------
 
-    def call_soon(
+    def call_soon(  # type: ignore[override]
         self,
         callback: Callable[..., Any],
         *args: Any,
@@ -76,7 +90,7 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
         self._ready.append(handle)
         return handle
 
-    def call_soon_threadsafe(
+    def call_soon_threadsafe(  # type: ignore[override]
         self,
         callback: Callable[..., Any],
         *args: Any,
@@ -84,7 +98,7 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
     ) -> asyncio.Handle:
         self._misuse("call_soon_threadsafe", "workflow code runs on one thread only")
 
-    def call_later(
+    def call_later(  # type: ignore[override]
         self,
         delay: float,
         callback: Callable[..., Any],
@@ -95,7 +109,7 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
         duration_ns = max(0, round(delay * 1_000_000)) * 1_000
         return self.instance.start_timer(duration_ns, callback, args, context)
 
-    def call_at(
+    def call_at(  # type: ignore[override]
         self,
         when: float,
         callback: Callable[..., Any],
@@ -112,7 +126,7 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
     def create_future(self) -> asyncio.Future[Any]:
         return asyncio.Future(loop=self)
 
-    def create_task(  # type: ignore[override]
+    def create_task(
         self,
         coro: Any,
         *,
@@ -180,7 +194,9 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
     async def shutdown_default_executor(self, timeout: float | None = None) -> None:
         pass
 
-    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> Any:
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Any, *args: Any
+    ) -> Any:
         self._misuse("run_in_executor", "threads are not deterministic")
 
     def set_default_executor(self, executor: Any) -> None:
@@ -213,10 +229,10 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
     async def subprocess_shell(self, *args: Any, **kwargs: Any) -> Any:
         self._misuse("subprocess_shell", "subprocesses are not deterministic")
 
-    def add_reader(self, *args: Any, **kwargs: Any) -> None:
+    def add_reader(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         self._misuse("add_reader", "file descriptors are not deterministic")
 
-    def add_writer(self, *args: Any, **kwargs: Any) -> None:
+    def add_writer(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         self._misuse("add_writer", "file descriptors are not deterministic")
 
     def remove_reader(self, *args: Any, **kwargs: Any) -> bool:
@@ -225,7 +241,7 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
     def remove_writer(self, *args: Any, **kwargs: Any) -> bool:
         self._misuse("remove_writer", "file descriptors are not deterministic")
 
-    def add_signal_handler(self, *args: Any, **kwargs: Any) -> None:
+    def add_signal_handler(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         self._misuse("add_signal_handler", "OS signals are not deterministic")
 
     def remove_signal_handler(self, *args: Any, **kwargs: Any) -> bool:

@@ -165,7 +165,7 @@ def _compare(
             | (CancelTimer(), ev.TimerCanceled())
             | (RequestCancelChild(), ev.RequestCancelChildWorkflowExecution())
         ):
-            target = command.target.event_id
+            target = getattr(command, "target").event_id  # noqa: B009 - union narrowing
             recorded = getattr(
                 event, "scheduled_event_id", getattr(event, "started_event_id", None)
             )
