@@ -101,6 +101,7 @@ class Attempt:
         "last_beat_ns",
         "number",
         "scheduled_ns",
+        "started",
         "started_ns",
         "task",
     )
@@ -111,6 +112,8 @@ class Attempt:
         self.number = activity.attempt
         self.scheduled_ns = engine.clock.now_ns()
         self.started_ns = self.scheduled_ns
+        #: Whether a worker picked the attempt up (a queued attempt can time out unstarted).
+        self.started = False
         self.finished = False
         self.last_beat_ns: int | None = None
         self.task: asyncio.Future[Any] | None = None
@@ -280,6 +283,7 @@ class ActivityRunner:
         act = attempt.activity
         attempt._end()  # drops the schedule-to-start timer, if any
         attempt.finished = False
+        attempt.started = True
         attempt.started_ns = engine.clock.now_ns()
         if act.start_to_close_ns is not None:
             attempt._add_timer(
@@ -386,8 +390,12 @@ class ActivityRunner:
         act.deadline_timer = None
         if act.run.closed or act.scheduled_event_id not in act.run.activities:
             return
-        if act.attempt_handle is not None:
-            act.attempt_handle.abort()
+        started_ns = None
+        attempt = act.attempt_handle
+        if attempt is not None:
+            attempt.abort()
+            if attempt.started:
+                started_ns = attempt.started_ns
         if act.retry_timer is not None:
             act.retry_timer.cancel()
         error = TimeoutError(
@@ -395,7 +403,7 @@ class ActivityRunner:
             type=TimeoutType.SCHEDULE_TO_CLOSE,
             last_heartbeat_details=tuple(act.heartbeat_details),
         )
-        self._record_failure(act, act.attempt, error, RetryState.TIMEOUT)
+        self._record_failure(act, act.attempt, error, RetryState.TIMEOUT, started_ns)
 
     # --- outcomes --------------------------------------------------------------------------------
 
@@ -460,7 +468,8 @@ class ActivityRunner:
                 engine.loop, now + decision.delay_ns, self._dispatch, act
             )
             return
-        self._record_failure(act, attempt.number, error, decision.state, attempt.started_ns)
+        started_ns = attempt.started_ns if attempt.started else None
+        self._record_failure(act, attempt.number, error, decision.state, started_ns)
 
     def _record_failure(
         self,
@@ -468,30 +477,37 @@ class ActivityRunner:
         attempt_number: int,
         error: BaseException,
         state: RetryState,
-        started_ns: int | None = None,
+        started_ns: int | None,
     ) -> None:
+        """Record the final failure; ``started_ns`` is None when the attempt never started.
+
+        An attempt still queued (schedule-to-start) has no ActivityTaskStarted, as on Temporal;
+        one that ran keeps the time it really started, not the time it ended.
+        """
         now = self.engine.clock.now_ns()
         self._finish(act)
         failure = encode_failure(error)
         cls = ev.ActivityTaskTimedOut if isinstance(error, TimeoutError) else ev.ActivityTaskFailed
-        self.engine._append_input(
-            act.run,
-            [
+        events: list[ev.Event] = []
+        if started_ns is not None:
+            events.append(
                 ev.ActivityTaskStarted(
                     event_id=0,
-                    time_ns=started_ns if started_ns is not None else now,
+                    time_ns=started_ns,
                     scheduled_event_id=act.scheduled_event_id,
                     attempt=attempt_number,
-                ),
-                cls(
-                    event_id=0,
-                    time_ns=now,
-                    scheduled_event_id=act.scheduled_event_id,
-                    failure=failure,
-                    retry_state=state.value,
-                ),
-            ],
+                )
+            )
+        events.append(
+            cls(
+                event_id=0,
+                time_ns=now,
+                scheduled_event_id=act.scheduled_event_id,
+                failure=failure,
+                retry_state=state.value,
+            )
         )
+        self.engine._append_input(act.run, events)
 
     def cancel(self, run: _Run, scheduled_event_id: int) -> None:
         """The workflow asked to cancel: stop the attempt and retries, record the cancellation."""
