@@ -14,7 +14,7 @@ import contextvars
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..errors import LoopMisuseError
+from ..errors import LoopMisuseError, QueryError
 
 if TYPE_CHECKING:
     from ._commands import StartTimer
@@ -133,7 +133,13 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
         name: str | None = None,
         context: contextvars.Context | None = None,
     ) -> asyncio.Task[Any]:
-        self.instance.check_may_issue("start a task")
+        try:
+            self.instance.check_may_issue("start a task")
+        except QueryError:
+            # Close the refused coroutine, or it warns "never awaited" at some later point.
+            if asyncio.iscoroutine(coro):
+                coro.close()
+            raise
         return asyncio.Task(coro, loop=self, name=name, context=context)
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:

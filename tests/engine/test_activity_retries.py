@@ -64,9 +64,7 @@ def test_fails_three_times_then_succeeds_mock(env: DurableEnvironment) -> None:
     assert env.now() == at(minutes=70)
     # Only the deciding attempt reaches history, as on Temporal.
     started = handle.history.of_kind(ev.ActivityTaskStarted)
-    assert [(e.attempt, e.time_ns) for e in started] == [  # type: ignore[attr-defined]
-        (4, env.now_ns())
-    ]
+    assert [(e.attempt, e.time_ns) for e in started] == [(4, env.now_ns())]
 
 
 def test_fails_three_times_then_succeeds_real(env: DurableEnvironment) -> None:
@@ -162,7 +160,7 @@ def test_maximum_attempts_reached_mock(env: DurableEnvironment) -> None:
     assert attempt_times(mock) == [at(), at(seconds=1), at(seconds=3)]
     failed = env.handles[0].history.of_kind(ev.ActivityTaskFailed)
     assert len(failed) == 1
-    assert failed[0].retry_state == "MAXIMUM_ATTEMPTS_REACHED"  # type: ignore[attr-defined]
+    assert failed[0].retry_state == "MAXIMUM_ATTEMPTS_REACHED"
     assert failed[0].time_ns == env.now_ns()
     assert env.now() == at(seconds=3)
 
@@ -207,7 +205,7 @@ def test_schedule_to_close_stops_retries_mock(env: DurableEnvironment) -> None:
     # Retries stop as soon as the next one could not fit: at 90 min, not at the 2 h deadline.
     assert env.now() == at(minutes=90)
     (failed,) = handle.history.of_kind(ev.ActivityTaskFailed)
-    assert failed.retry_state == "TIMEOUT"  # type: ignore[attr-defined]
+    assert failed.retry_state == "TIMEOUT"
     assert not handle.history.of_kind(ev.ActivityTaskTimedOut)
 
 
@@ -257,7 +255,7 @@ def test_start_to_close_timeout_retried_then_exhausted_mock(env: DurableEnvironm
     assert env.now() == at(seconds=3)
     (timed_out,) = handle.history.of_kind(ev.ActivityTaskTimedOut)
     assert timed_out.time_ns == env.now_ns()
-    assert timed_out.retry_state == "MAXIMUM_ATTEMPTS_REACHED"  # type: ignore[attr-defined]
+    assert timed_out.retry_state == "MAXIMUM_ATTEMPTS_REACHED"
 
 
 def test_start_to_close_timeout_retried_then_exhausted_real(env: DurableEnvironment) -> None:
@@ -306,7 +304,7 @@ def test_schedule_to_close_timeout_mock(env: DurableEnvironment) -> None:
     assert attempt_times(mock) == [at()]
     assert env.now() == at(seconds=1)
     (timed_out,) = handle.history.of_kind(ev.ActivityTaskTimedOut)
-    assert timed_out.retry_state == "TIMEOUT"  # type: ignore[attr-defined]
+    assert timed_out.retry_state == "TIMEOUT"
 
 
 def test_schedule_to_close_timeout_real(env: DurableEnvironment) -> None:

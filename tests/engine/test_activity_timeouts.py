@@ -147,7 +147,7 @@ def test_schedule_to_close_during_a_retried_attempt(env: DurableEnvironment) -> 
     assert env.now() == at(seconds=5)
     # History names the attempt that was running and when it really started.
     (started,) = handle.history.of_kind(ev.ActivityTaskStarted)
-    assert started.attempt == 2  # type: ignore[attr-defined]
+    assert started.attempt == 2
     assert started.time_ns == scheduled(handle).time_ns + 10**9
 
 

@@ -31,7 +31,7 @@ def test_maximum_interval_defaults_to_100_times_initial() -> None:
 def test_is_frozen() -> None:
     policy = RetryPolicy()
     with pytest.raises(AttributeError):
-        policy.maximum_attempts = 3  # type: ignore[misc]
+        policy.maximum_attempts = 3
 
 
 def test_non_retryable_types_become_a_tuple() -> None:
@@ -54,7 +54,7 @@ def test_non_retryable_types_become_a_tuple() -> None:
 )
 def test_invalid_values_are_rejected_at_construction(kwargs: dict[str, object], words: str) -> None:
     with pytest.raises(ValueError, match=words):
-        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+        RetryPolicy(**kwargs)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_invalid_values_are_rejected_at_construction(kwargs: dict[str, object], 
 )
 def test_wrong_types_are_rejected_at_construction(kwargs: dict[str, object]) -> None:
     with pytest.raises(TypeError, match="RetryPolicy"):
-        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+        RetryPolicy(**kwargs)
 
 
 def test_edge_values_are_accepted() -> None:
@@ -199,7 +199,7 @@ def _decide(policy: RetryPolicy | None, **kwargs: object) -> object:
         "schedule_to_close_deadline_ns": None,
     }
     defaults.update(kwargs)
-    return decide_retry(policy, **defaults)  # type: ignore[arg-type]
+    return decide_retry(policy, **defaults)
 
 
 def test_decide_without_a_policy() -> None:
@@ -218,15 +218,15 @@ def test_decide_without_a_policy() -> None:
 
 def test_decide_non_retryable_flag_beats_everything() -> None:
     decision = _decide(RetryPolicy(maximum_attempts=1), retryable=False)
-    assert decision.state is RetryState.NON_RETRYABLE_FAILURE  # type: ignore[attr-defined]
+    assert decision.state is RetryState.NON_RETRYABLE_FAILURE
 
 
 def test_decide_listed_type_is_non_retryable() -> None:
     policy = RetryPolicy(non_retryable_error_types=("ValueError",))
     decision = _decide(policy, error_type="ValueError")
-    assert decision.state is RetryState.NON_RETRYABLE_FAILURE  # type: ignore[attr-defined]
+    assert decision.state is RetryState.NON_RETRYABLE_FAILURE
     other = _decide(policy, error_type="KeyError")
-    assert other.state is RetryState.IN_PROGRESS  # type: ignore[attr-defined]
+    assert other.state is RetryState.IN_PROGRESS
 
 
 def test_decide_maximum_attempts_before_timeout() -> None:
@@ -234,20 +234,20 @@ def test_decide_maximum_attempts_before_timeout() -> None:
     decision = _decide(
         RetryPolicy(maximum_attempts=3), attempt=3, now_ns=10 * S, schedule_to_close_deadline_ns=S
     )
-    assert decision.state is RetryState.MAXIMUM_ATTEMPTS_REACHED  # type: ignore[attr-defined]
+    assert decision.state is RetryState.MAXIMUM_ATTEMPTS_REACHED
 
 
 def test_decide_next_retry_delay_overrides_backoff() -> None:
     decision = _decide(RetryPolicy(), attempt=5, next_retry_delay_ns=3 * S)
-    assert decision.delay_ns == 3 * S  # type: ignore[attr-defined]
+    assert decision.delay_ns == 3 * S
 
 
 def test_decide_deadline_boundary_is_inclusive() -> None:
     # now + delay == deadline still retries; one nanosecond later does not.
     on_time = _decide(RetryPolicy(), now_ns=9 * S, schedule_to_close_deadline_ns=10 * S)
-    assert on_time.delay_ns == S  # type: ignore[attr-defined]
+    assert on_time.delay_ns == S
     late = _decide(RetryPolicy(), now_ns=9 * S + 1, schedule_to_close_deadline_ns=10 * S)
-    assert late.state is RetryState.TIMEOUT  # type: ignore[attr-defined]
+    assert late.state is RetryState.TIMEOUT
 
 
 policies = st.builds(
