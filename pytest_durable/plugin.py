@@ -1,19 +1,203 @@
-"""pytest wiring: the ``durable_env`` fixture (options, markers and reports grow here)."""
+"""pytest wiring: options, ini keys, the ``durable`` marker, fixtures and report hooks.
+
+Everything here only connects pytest to :mod:`pytest_durable.fixtures`, where the logic lives:
+the settings are resolved once per session into a frozen
+:class:`~pytest_durable.fixtures.DurableConfig`, kept in ``config.stash`` under
+:data:`CONFIG_KEY`; a test's ``@pytest.mark.durable(...)`` overrides them for that test.
+
+Async tests. :class:`~pytest_durable.fixtures.DurableEnvironment` is driven synchronously, and
+when it is called from inside a running event loop it drives its own loop on a helper thread and
+waits for it, so an ``async def`` test can call it like a plain one. Such a test still needs
+something to run the coroutine. If an async plugin claims the test (pytest-asyncio's
+``@pytest.mark.asyncio`` or its auto mode, anyio, ...), that plugin runs it on its own loop. If
+none does, this plugin runs it with :func:`asyncio.run`, but only for tests that request
+``durable_env`` or ``activity_env``: claiming every ``async def`` test would change how a suite
+behaves just because this plugin is installed. The hook is ``trylast`` so any other plugin gets
+the first chance, and a plugin that has claimed a test has already replaced its coroutine
+function with a plain one by then (pytest-asyncio does), so the two never both run it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import inspect
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 
-from .fixtures import DurableEnvironment
+from .errors import InvalidArgumentError
+from .fixtures import DurableConfig, DurableEnvironment
+from .fixtures._config import MARKER_HELP, SETTINGS, render_timelines
+
+CONFIG_KEY = pytest.StashKey[DurableConfig]()
+"""The session's resolved settings, in ``config.stash``."""
+
+_USED_ENVIRONMENT = pytest.StashKey[tuple[DurableEnvironment, DurableConfig]]()
+"""In ``item.stash``: the environment a test used and its settings, for the failure report."""
+
+_ENV_FIXTURES = ("durable_env", "activity_env")
+_SEED_WORKERINPUT = "durable_seed"
+_TIMELINE_SECTION = "durable timeline"
+
+
+# --- options, ini keys, marker, settings ------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the ``--durable-…`` options and their ``durable_…`` ini twins."""
+    group = parser.getgroup("durable", "durable workflows (pytest-durable)")
+    for setting in SETTINGS:
+        if setting.is_flag:
+            group.addoption(
+                setting.option,
+                action="store_true",
+                default=None,
+                dest=setting.dest,
+                help=setting.help,
+            )
+        else:
+            group.addoption(
+                setting.option,
+                default=None,
+                dest=setting.dest,
+                metavar=setting.metavar,
+                help=setting.help,
+            )
+        # Strings, parsed by DurableConfig, so option and ini errors read the same way.
+        parser.addini(
+            setting.ini,
+            help=f"default for {setting.option}: {setting.help}",
+            type="string",
+            default="",
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker and resolve the session's settings."""
+    config.addinivalue_line("markers", MARKER_HELP)
+    # Under pytest-xdist, a worker takes the controller's seed so that 'random' is one seed.
+    workerinput = getattr(config, "workerinput", None)
+    inherited = workerinput.get(_SEED_WORKERINPUT) if isinstance(workerinput, dict) else None
+    try:
+        settings = DurableConfig.resolve(
+            {s.name: config.getoption(s.dest) for s in SETTINGS},
+            {s.name: config.getini(s.ini) for s in SETTINGS},
+            inherited_seed=inherited if isinstance(inherited, int) else None,
+        )
+    except InvalidArgumentError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[CONFIG_KEY] = settings
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(settings), "durable-xdist")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Print the effective settings and the seed."""
+    settings = config.stash.get(CONFIG_KEY, None)
+    return [settings.describe()] if settings is not None else []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Check every ``durable`` marker before any test runs, so a typo fails fast."""
+    for item in items:
+        if item.get_closest_marker("durable") is not None:
+            _settings_for(item)
+
+
+def _settings_for(item: pytest.Item) -> DurableConfig:
+    """The session's settings overridden by the item's markers, the closest last (it wins)."""
+    settings = item.config.stash[CONFIG_KEY]
+    for mark in reversed(list(item.iter_markers("durable"))):
+        try:
+            settings = settings.with_marker(mark.args, mark.kwargs, where=item.nodeid)
+        except InvalidArgumentError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return settings
+
+
+# --- fixtures --------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def durable_env() -> Iterator[DurableEnvironment]:
-    """A fresh :class:`DurableEnvironment` for each test."""
-    env = DurableEnvironment()
+def durable_env(request: pytest.FixtureRequest) -> Iterator[DurableEnvironment]:
+    """A fresh :class:`~pytest_durable.DurableEnvironment` for each test, closed after it.
+
+    Configured by the ``--durable-…`` options and ``@pytest.mark.durable(...)``. Each
+    environment has its own virtual clock, so tests are independent (and safe under
+    pytest-xdist). When the test fails, its workflows' histories are added to the report.
+    """
+    settings = _settings_for(request.node)
+    env = settings.create_environment()
+    request.node.stash[_USED_ENVIRONMENT] = (env, settings)
     try:
         yield env
     finally:
         env.close()
+
+
+@pytest.fixture
+def activity_env(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """An :class:`~pytest_durable.fixtures.ActivityEnvironment` to unit-test one activity."""
+    # Imported here so the plugin loads even while the activity environment is optional.
+    from .fixtures import ActivityEnvironment  # type: ignore[attr-defined]
+
+    settings = _settings_for(request.node)
+    del settings
+    env = ActivityEnvironment()
+    yield env
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Add the histories of a test's workflows to its report when it fails (or always)."""
+    report = yield
+    used = item.stash.get(_USED_ENVIRONMENT, None)
+    if used is None:
+        return report
+    env, settings = used
+    wanted = (report.failed and settings.timeline != "never") or (
+        settings.timeline == "always" and report.when == "call"
+    )
+    if wanted:
+        report.sections.append(
+            (_TIMELINE_SECTION, render_timelines(env.histories(), config=settings))
+        )
+    return report
+
+
+# --- async tests -------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an ``async def`` test that uses our fixtures when no async plugin claimed it."""
+    function = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(function) or not any(
+        name in pyfuncitem.fixturenames for name in _ENV_FIXTURES
+    ):
+        return None
+    funcargs = pyfuncitem.funcargs
+    arguments = {name: funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(function(**arguments))
+    return True
+
+
+# --- optional integrations -------------------------------------------------------------------
+
+
+class XdistHooks:
+    """Registered only under pytest-xdist: every worker gets the controller's seed."""
+
+    def __init__(self, settings: DurableConfig) -> None:
+        self._settings = settings
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Pass the seed to a worker before it starts (read back in ``pytest_configure``)."""
+        node.workerinput[_SEED_WORKERINPUT] = self._settings.seed
