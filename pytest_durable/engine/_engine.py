@@ -13,7 +13,9 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from ..common import RetryPolicy, decide_retry, to_ns
 from ..errors import (
+    ApplicationError,
     RetryState,
     UnknownWorkflowError,
     WorkflowAlreadyStartedError,
@@ -37,6 +39,7 @@ from ._commands import (
     StartTimer,
 )
 from ._definitions import ActivityDefinition, WorkflowDefinition
+from ._failure import error_type_of
 from ._instance import WorkflowInstance
 from ._replay import replay_into
 from ._store import InMemoryStore, RunKey, Store
@@ -66,6 +69,7 @@ class _Run:
         "instance",
         "key",
         "result",
+        "retry_state",
         "run_id",
         "status",
         "task_scheduled",
@@ -87,6 +91,8 @@ class _Run:
         self.status = RUNNING
         self.result: Any = None
         self.exception: BaseException | None = None
+        #: Why a failed run was not retried (reported to a parent with the failure).
+        self.retry_state = RetryState.RETRY_POLICY_NOT_SET
         self.activities: dict[int, Any] = {}
         self.timers: dict[int, TimerHandle] = {}
         self.children: dict[int, str] = {}
@@ -100,16 +106,26 @@ class Execution:
         workflow_id: str,
         done: asyncio.Future[None],
         parent: tuple[_Run, int] | None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.workflow_id = workflow_id
         self.runs: list[_Run] = []
         self.done = done
         self.parent = parent
         self.cancel_requested = False
+        #: Failed runs are retried as new runs under this policy (workflows have none by default).
+        self.retry_policy = retry_policy
+        #: The backoff timer before the next attempt's run, while one is pending.
+        self.retry_timer: TimerHandle | None = None
 
     @property
     def current(self) -> _Run:
         return self.runs[-1]
+
+    @property
+    def is_open(self) -> bool:
+        """Whether a run is in progress or the next attempt's run is pending."""
+        return self.retry_timer is not None or not self.current.closed
 
 
 class Engine:
@@ -182,8 +198,13 @@ class Engine:
         *,
         workflow_id: str,
         parent: tuple[_Run, int] | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> Execution:
-        """Start a run; ``args`` are already encoded. The first workflow task is scheduled."""
+        """Start a run; ``args`` are already encoded. The first workflow task is scheduled.
+
+        With a ``retry_policy``, a run that fails is followed by a new run (the next attempt)
+        after the policy's backoff, as Temporal retries workflows.
+        """
         existing = self.executions.get(workflow_id)
         if existing is not None and not existing.done.done():
             raise WorkflowAlreadyStartedError(
@@ -192,7 +213,7 @@ class Engine:
                 "it to finish or choose another id"
             )
         self.workflows.setdefault(definition.name, definition)
-        execution = Execution(workflow_id, self.loop.create_future(), parent)
+        execution = Execution(workflow_id, self.loop.create_future(), parent, retry_policy)
         self.executions[workflow_id] = execution
         self._start_run(execution, definition, list(args), continued_from=None)
         return execution
@@ -205,6 +226,7 @@ class Engine:
         *,
         continued_from: _Run | None,
         run_id: str | None = None,
+        attempt: int = 1,
     ) -> _Run:
         run = _Run(execution, definition, run_id or self._new_run_id())
         parent = execution.parent
@@ -218,6 +240,7 @@ class Engine:
             run_id=run.run_id,
             input=args,
             randomness_seed=self.random.getrandbits(63),
+            attempt=attempt,
             parent_workflow_id=parent[0].workflow_id if parent else None,
             parent_run_id=parent[0].run_id if parent else None,
             continued_from_run_id=continued_from.run_id if continued_from else None,
@@ -255,6 +278,15 @@ class Engine:
         )
 
     def cancel(self, workflow_id: str, reason: str = "") -> None:
+        execution = self.executions.get(workflow_id)
+        if execution is not None and execution.retry_timer is not None:
+            # Between attempts there is no run to ask: the next attempt never starts.
+            execution.retry_timer.cancel()
+            execution.retry_timer = None
+            if execution.parent is not None:
+                self._notify_parent(execution, execution.current, cancelled=True)
+            execution.done.set_result(None)
+            return
         run = self._open_run(workflow_id, "cancel")
         if run.execution.cancel_requested:
             return
@@ -433,12 +465,12 @@ class Engine:
             case RequestCancelChild(), ev.RequestCancelChildWorkflowExecution():
                 child_id = run.children.get(event.initiated_event_id)
                 child = self.executions.get(child_id) if child_id else None
-                if child is not None and not child.current.closed:
+                if child is not None and child.is_open:
                     self.cancel(child.workflow_id, reason="parent requested cancellation")
             case CompleteWorkflow(), _:
                 self._close(run, COMPLETED, result=command.result)
             case FailWorkflow(), _:
-                self._close(run, FAILED, exception=command.exception)
+                self._close(run, FAILED, exception=command.exception, is_bug=command.is_bug)
             case CancelWorkflow(), _:
                 self._close(run, CANCELLED)
             case ContinueAsNew(), ev.WorkflowExecutionContinuedAsNew():
@@ -480,6 +512,7 @@ class Engine:
                 command.args,
                 workflow_id=command.workflow_id,
                 parent=(run, event.event_id),
+                retry_policy=command.retry_policy,
             )
         except (WorkflowAlreadyStartedError, UnknownWorkflowError) as exc:
             self._append_input(
@@ -507,7 +540,7 @@ class Engine:
             ],
         )
 
-    def _notify_parent(self, execution: Execution, run: _Run) -> None:
+    def _notify_parent(self, execution: Execution, run: _Run, *, cancelled: bool = False) -> None:
         assert execution.parent is not None
         parent, initiated = execution.parent
         if parent.closed:
@@ -515,7 +548,11 @@ class Engine:
         now = self.clock.now_ns()
         closing = run.events[-1]
         notice: ev.Event
-        if isinstance(closing, ev.WorkflowExecutionCompleted):
+        if cancelled:
+            notice = ev.ChildWorkflowExecutionCanceled(
+                event_id=0, time_ns=now, initiated_event_id=initiated
+            )
+        elif isinstance(closing, ev.WorkflowExecutionCompleted):
             notice = ev.ChildWorkflowExecutionCompleted(
                 event_id=0, time_ns=now, initiated_event_id=initiated, result=closing.result
             )
@@ -525,7 +562,7 @@ class Engine:
                 time_ns=now,
                 initiated_event_id=initiated,
                 failure=closing.failure,
-                retry_state=RetryState.RETRY_POLICY_NOT_SET.value,
+                retry_state=run.retry_state.value,
             )
         else:
             notice = ev.ChildWorkflowExecutionCanceled(
@@ -536,7 +573,13 @@ class Engine:
     # --- closing ---------------------------------------------------------------------------------
 
     def _close(
-        self, run: _Run, status: str, *, result: Any = None, exception: BaseException | None = None
+        self,
+        run: _Run,
+        status: str,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+        is_bug: bool = False,
     ) -> None:
         run.closed = True
         run.status = status
@@ -548,17 +591,63 @@ class Engine:
         self._activities.abandon(run)
         for child_id in run.children.values():
             child = self.executions.get(child_id)
-            if child is not None and not child.current.closed:
+            if child is not None and child.is_open:
                 # Temporal's default parent-close policy: terminate; we cancel, more gently.
                 self.cancel(child_id, reason="parent closed")
         for callback in self.on_run_closed:
             callback(run)
         execution = run.execution
+        if status == FAILED and exception is not None and self._retry(run, exception, is_bug):
+            return
         if status != CONTINUED_AS_NEW:
             if execution.parent is not None:
                 self._notify_parent(execution, run)
             if not execution.done.done():
                 execution.done.set_result(None)
+
+    def _retry(self, run: _Run, exception: BaseException, is_bug: bool) -> bool:
+        """Schedule the next attempt of a failed run if its policy says so; True if it did.
+
+        A bug in workflow code (not a declared failure) is never retried: it fails at once.
+        """
+        execution = run.execution
+        policy = execution.retry_policy
+        if policy is None:
+            return False
+        started = run.events[0]
+        assert isinstance(started, ev.WorkflowExecutionStarted)
+        next_delay = None
+        if isinstance(exception, ApplicationError) and exception.next_retry_delay is not None:
+            next_delay = to_ns(exception.next_retry_delay, what="next_retry_delay")
+        now = self.clock.now_ns()
+        decision = decide_retry(
+            policy,
+            attempt=started.attempt,
+            retryable=not is_bug
+            and not (isinstance(exception, ApplicationError) and exception.non_retryable),
+            error_type=error_type_of(exception),
+            next_retry_delay_ns=next_delay,
+            now_ns=now,
+            schedule_to_close_deadline_ns=None,
+        )
+        run.retry_state = decision.state
+        if decision.delay_ns is None:
+            return False
+
+        def next_attempt() -> None:
+            execution.retry_timer = None
+            self._start_run(
+                execution,
+                run.definition,
+                list(started.input),
+                continued_from=run,
+                attempt=started.attempt + 1,
+            )
+
+        execution.retry_timer = self.clock.call_at(
+            self.loop, now + decision.delay_ns, next_attempt
+        )
+        return True
 
     # --- workers ---------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from ..errors import (
     PayloadError,
     QueryError,
     RetryState,
+    UnknownWorkflowError,
     WorkflowAlreadyStartedError,
     WorkflowDeadlockError,
     _ContinueAsNew,
@@ -351,7 +352,13 @@ class WorkflowInstance:
             case ev.StartChildWorkflowExecutionFailed():
                 cmd = self.by_event.pop(event.initiated_event_id, None)
                 if isinstance(cmd, StartChildWorkflow):
-                    error = WorkflowAlreadyStartedError(
+                    # The engine records why; an unregistered type is not an id clash.
+                    error_type = (
+                        UnknownWorkflowError
+                        if event.cause.startswith("unknown workflow type")
+                        else WorkflowAlreadyStartedError
+                    )
+                    error = error_type(
                         f"child workflow id {cmd.workflow_id!r} could not start: {event.cause}"
                     )
                     for fut in (cmd.started, cmd.result):
