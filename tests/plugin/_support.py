@@ -48,11 +48,11 @@ class Failing:
 
 @workflow.defn
 class Busy:
-    """Blocks its workflow task for 0.3 real seconds without yielding."""
+    """Blocks its workflow task for 0.1 real seconds without yielding."""
 
     @workflow.run
     async def run(self) -> str:
-        time.sleep(0.3)
+        time.sleep(0.1)
         return "done"
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from ._support import header_line, printed, write_ini
@@ -53,25 +51,3 @@ def test_random_seed_is_drawn_and_printed_for_reuse(pytester: pytest.Pytester) -
     assert f"seed={seed} (random; reproduce with --durable-seed={seed})" in header_line(result)
     seeds = {printed(pytester.runpytest("-s", "--durable-seed=random"), "seed") for _ in range(3)}
     assert len(seeds | {seed}) > 1, "a random seed differs between sessions"
-
-
-def test_random_seed_is_shared_by_xdist_workers(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        f"""
-        import pathlib
-        import pytest
-
-        @pytest.mark.parametrize("n", range(4))
-        def test_seed(durable_env, n, worker_id):
-            out = pathlib.Path({str(pytester.path)!r}) / f"seed-{{n}}-{{worker_id}}"
-            out.write_text(str(durable_env.seed))
-        """
-    )
-    # pytest-benchmark warns (an error here) that xdist disables it.
-    result = pytester.runpytest("-p", "no:benchmark", "-n", "2", "--durable-seed=random")
-    result.assert_outcomes(passed=4)
-    seed = re.search(r"seed=(\d+) \(random", header_line(result))
-    assert seed is not None
-    written = sorted(pytester.path.glob("seed-*"))
-    assert {p.name.rsplit("-", 1)[1] for p in written} == {"gw0", "gw1"}
-    assert {p.read_text() for p in written} == {seed.group(1)}
