@@ -1,0 +1,1 @@
+"""Example workflow test suites: sagas, polling, subscription billing and human approval."""

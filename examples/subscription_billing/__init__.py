@@ -1,0 +1,1 @@
+"""Subscription billing: a year of monthly charges with retries, a grace period and cancellation."""
