@@ -280,10 +280,14 @@ class WorkflowFailureError(DurableError):
 class _ContinueAsNew(BaseException):
     """Raised by ``workflow.continue_as_new`` to end the run and start a fresh one."""
 
-    def __init__(self, workflow: str | None, args: Sequence[Any]) -> None:
+    def __init__(
+        self, workflow: str | None, args: Sequence[Any], definition: Any = None
+    ) -> None:
         super().__init__("continue as new")
         self.workflow = workflow
         self.input = tuple(args)
+        #: The target's definition when given by reference (it then needs no registration).
+        self.definition = definition
 
 
 class _DeadlockInterrupt(BaseException):

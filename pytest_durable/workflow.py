@@ -515,8 +515,10 @@ async def execute_child_workflow(
 def continue_as_new(*args: Any, workflow: Any = None) -> NoReturn:
     """End this run and start a fresh one of the same workflow id with ``args``."""
     _runtime()
-    name = _workflow_type(workflow)[0] if workflow is not None else None
-    raise _ContinueAsNew(name, args)
+    if workflow is None:
+        raise _ContinueAsNew(None, args)
+    name, definition = _workflow_type(workflow)
+    raise _ContinueAsNew(name, args, definition)
 
 
 # --- logging -----------------------------------------------------------------------------------

@@ -106,6 +106,8 @@ class CancelWorkflow(Command):
 class ContinueAsNew(Command):
     workflow_type: str
     args: list[Any]
+    #: The target's definition when given by reference: it needs no registration.
+    definition: Any = field(default=None, repr=False)
 
 
 CLOSING_COMMANDS = (CompleteWorkflow, FailWorkflow, CancelWorkflow, ContinueAsNew)

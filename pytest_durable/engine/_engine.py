@@ -39,7 +39,7 @@ from ._commands import (
     StartTimer,
 )
 from ._definitions import ActivityDefinition, WorkflowDefinition
-from ._failure import error_type_of
+from ._failure import encode_failure, error_type_of
 from ._instance import WorkflowInstance
 from ._replay import replay_into
 from ._store import InMemoryStore, RunKey, Store
@@ -474,8 +474,15 @@ class Engine:
             case CancelWorkflow(), _:
                 self._close(run, CANCELLED)
             case ContinueAsNew(), ev.WorkflowExecutionContinuedAsNew():
+                if command.definition is not None:
+                    self.workflows.setdefault(command.workflow_type, command.definition)
+                try:
+                    definition = self.workflow_definition(command.workflow_type)
+                except UnknownWorkflowError as exc:
+                    # History keeps what the code did; the chain ends here, with the reason.
+                    self._close(run, FAILED, exception=exc, is_bug=True)
+                    return
                 self._close(run, CONTINUED_AS_NEW)
-                definition = self.workflow_definition(command.workflow_type)
                 self._start_run(
                     run.execution,
                     definition,
@@ -556,12 +563,18 @@ class Engine:
             notice = ev.ChildWorkflowExecutionCompleted(
                 event_id=0, time_ns=now, initiated_event_id=initiated, result=closing.result
             )
-        elif isinstance(closing, ev.WorkflowExecutionFailed):
+        elif run.status == FAILED:
+            # Usually the recorded failure; a continue-as-new to an unknown type has none.
+            if isinstance(closing, ev.WorkflowExecutionFailed):
+                failure = closing.failure
+            else:
+                assert run.exception is not None
+                failure = encode_failure(run.exception)
             notice = ev.ChildWorkflowExecutionFailed(
                 event_id=0,
                 time_ns=now,
                 initiated_event_id=initiated,
-                failure=closing.failure,
+                failure=failure,
                 retry_state=run.retry_state.value,
             )
         else:

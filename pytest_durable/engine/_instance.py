@@ -292,7 +292,9 @@ class WorkflowInstance:
             except PayloadError as error:
                 self._close_with(error)
                 return
-            self._issue_closing(ContinueAsNew(workflow_type=workflow_type, args=args))
+            self._issue_closing(
+                ContinueAsNew(workflow_type=workflow_type, args=args, definition=exc.definition)
+            )
         elif isinstance(exc, asyncio.CancelledError) and self.cancel_requested:
             self._issue_closing(CancelWorkflow())
         elif isinstance(exc, FailureError):
