@@ -125,7 +125,7 @@ coefficients = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     attempt=st.integers(min_value=1, max_value=200),
     initial=initials,
@@ -145,7 +145,7 @@ def test_backoff_properties(attempt: int, initial: int, coefficient: float, extr
         assert delay == initial
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     attempt=st.integers(min_value=1, max_value=60),
     initial=st.integers(min_value=0, max_value=10**10),
@@ -157,7 +157,7 @@ def test_backoff_with_integral_coefficient_is_exact(attempt: int, initial: int, 
     assert delay == initial * step ** (attempt - 1)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     attempt=st.integers(min_value=1, max_value=60),
     initial_ms=st.integers(min_value=0, max_value=10**6),
@@ -261,7 +261,7 @@ policies = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     policy=policies,
     attempt=st.integers(min_value=1, max_value=20),

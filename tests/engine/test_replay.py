@@ -1,0 +1,324 @@
+"""Replay: the Replayer, NondeterminismError's content, divergence warnings and strict mode."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from pytest_durable import (
+    DurableEnvironment,
+    History,
+    HistoryFormatError,
+    InvalidArgumentError,
+    NondeterminismError,
+    ReplayDivergenceWarning,
+    Replayer,
+    UnknownWorkflowError,
+    activity,
+    workflow,
+)
+from pytest_durable.engine import events as ev
+
+TIMEOUT = timedelta(seconds=10)
+
+
+@activity.defn
+async def reserve(item: str) -> str:
+    return f"reserved {item}"
+
+
+@activity.defn
+async def charge(amount: int) -> str:
+    return f"charged {amount}"
+
+
+@workflow.defn(name="Checkout")
+class Checkout:
+    @workflow.run
+    async def run(self, amount: int) -> list[str]:
+        first = await workflow.execute_activity(reserve, "book", start_to_close_timeout=TIMEOUT)
+        await workflow.sleep(timedelta(hours=1))
+        second = await workflow.execute_activity(charge, amount, start_to_close_timeout=TIMEOUT)
+        return [first, second]
+
+
+def line_of(marker: str) -> int:
+    """The line number of the (unique) line of this file that contains ``marker``."""
+    lines = Path(__file__).read_text().splitlines()
+    (number,) = [
+        i
+        for i, text in enumerate(lines, start=1)
+        if text.endswith(marker) and "line_of" not in text
+    ]
+    return number
+
+
+@pytest.fixture
+def recorded(env: DurableEnvironment) -> History:
+    return env.run(Checkout, 10).history
+
+
+def test_replay_of_unchanged_code_matches(recorded: History) -> None:
+    result = Replayer(workflows=[Checkout]).replay(recorded)
+    assert result.history is recorded
+    assert result.divergences == ()
+
+
+def test_replay_from_a_file(recorded: History, tmp_path: Path) -> None:
+    path = recorded.save(tmp_path / "golden" / "checkout.json")
+    result = Replayer(workflows=[Checkout]).replay(path)
+    assert result.history == recorded
+    assert Replayer(workflows=[Checkout]).replay(str(path)).history == recorded
+
+
+def test_replay_all(env: DurableEnvironment) -> None:
+    histories = [env.run(Checkout, n).history for n in (1, 2, 3)]
+    results = Replayer(workflows=[Checkout]).replay_all(histories)
+    assert [r.history for r in results] == histories
+
+
+def test_changed_activity_type(recorded: History) -> None:
+    @workflow.defn(name="Checkout")
+    class Swapped:
+        @workflow.run
+        async def run(self, amount: int) -> list[str]:
+            options = {"start_to_close_timeout": TIMEOUT}
+            first = await workflow.execute_activity(charge, amount, **options)  # SWAPPED-LINE
+            return [first]
+
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[Swapped]).replay(recorded)
+    error = info.value
+    scheduled = recorded.of_kind(ev.ActivityTaskScheduled)[0]
+    assert error.event_id == scheduled.event_id == 3
+    assert error.expected == "ActivityTaskScheduled(activity_type='reserve')"
+    assert error.actual == "ScheduleActivity(activity_type='charge')"
+    assert error.location == f"{__file__}:{line_of('# SWAPPED-LINE')}"
+    message = str(error)
+    assert "nondeterminism at event 3" in message
+    assert (
+        "activity type of scheduled event 'reserve' does not match activity type of activity "
+        "command 'charge'"
+    ) in message
+    assert "history holds: ActivityTaskScheduled(activity_type='reserve')" in message
+    assert "code did now:  ScheduleActivity(activity_type='charge')" in message
+    assert f"test_replay.py:{line_of('# SWAPPED-LINE')}" in message
+
+
+def test_timer_where_history_has_an_activity(recorded: History) -> None:
+    @workflow.defn(name="Checkout")
+    class SleepsFirst:
+        @workflow.run
+        async def run(self, amount: int) -> list[str]:
+            await workflow.sleep(timedelta(hours=1))  # SLEEPS-FIRST
+            return []
+
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[SleepsFirst]).replay(recorded)
+    error = info.value
+    assert error.event_id == 3
+    assert error.expected == "ActivityTaskScheduled(activity_type='reserve')"
+    assert error.actual == "StartTimer(duration=3600s)"
+    assert "ActivityTaskScheduled was recorded, but the code issued StartTimer" in str(error)
+    assert error.location is not None
+    assert error.location.endswith(f":{line_of('# SLEEPS-FIRST')}")
+
+
+def test_code_issues_a_command_history_does_not_have(env: DurableEnvironment) -> None:
+    handle = env.start(Checkout, 10)
+    env.sleep(timedelta(minutes=30))  # recorded while the hour-long sleep is still running
+    recorded = handle.history
+    timer = recorded.of_kind(ev.TimerStarted)[0]
+    assert timer.event_id == len(recorded)  # the last task's only command
+
+    @workflow.defn(name="Checkout")
+    class SleepThenExtra:
+        @workflow.run
+        async def run(self, amount: int) -> list[str]:
+            first = await workflow.execute_activity(reserve, "book", start_to_close_timeout=TIMEOUT)
+            sleeping = asyncio.ensure_future(workflow.sleep(timedelta(hours=1)))
+            await asyncio.sleep(0)  # the timer starts first, as recorded
+            workflow.start_activity(charge, amount, start_to_close_timeout=TIMEOUT)  # AFTER-TIMER
+            await sleeping
+            return [first]
+
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[SleepThenExtra]).replay(recorded)
+    error = info.value
+    assert "the code issued a command that history does not have" in str(error)
+    assert error.expected == "nothing"
+    assert error.actual == "ScheduleActivity(activity_type='charge')"
+    assert error.location is not None
+    assert error.location.endswith(f":{line_of('# AFTER-TIMER')}")
+    assert error.event_id == timer.event_id + 1
+
+
+def test_closing_differently_is_nondeterministic(recorded: History) -> None:
+    @workflow.defn(name="Checkout")
+    class SleepsAtTheEnd:
+        @workflow.run
+        async def run(self, amount: int) -> list[str]:
+            first = await workflow.execute_activity(reserve, "book", start_to_close_timeout=TIMEOUT)
+            await workflow.sleep(timedelta(hours=1))
+            second = await workflow.execute_activity(charge, amount, start_to_close_timeout=TIMEOUT)
+            await workflow.sleep(timedelta(minutes=5))  # SLEEPS-AT-THE-END
+            return [first, second]
+
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[SleepsAtTheEnd]).replay(recorded)
+    error = info.value
+    completed = recorded[-1]
+    assert error.event_id == completed.event_id
+    assert error.expected == "WorkflowExecutionCompleted"
+    assert error.actual == "StartTimer(duration=300s)"
+    assert "WorkflowExecutionCompleted was recorded, but the code issued StartTimer" in str(error)
+    assert error.location is not None
+    assert error.location.endswith(f":{line_of('# SLEEPS-AT-THE-END')}")
+
+
+def test_history_has_a_command_the_code_no_longer_issues(recorded: History) -> None:
+    @workflow.defn(name="Checkout")
+    class NoSleep:
+        @workflow.run
+        async def run(self, amount: int) -> list[str]:
+            first = await workflow.execute_activity(reserve, "book", start_to_close_timeout=TIMEOUT)
+            second = await workflow.execute_activity(charge, amount, start_to_close_timeout=TIMEOUT)
+            return [first, second]
+
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[NoSleep]).replay(recorded)
+    error = info.value
+    timer = recorded.of_kind(ev.TimerStarted)[0]
+    assert error.event_id != timer.event_id or error.expected.startswith("TimerStarted")
+    assert error.expected == "TimerStarted(duration=3600s)"
+    assert error.actual == "ScheduleActivity(activity_type='charge')"
+    assert error.event_id == timer.event_id
+
+
+def test_changed_duration_is_a_warning(recorded: History) -> None:
+    @workflow.defn(name="Checkout")
+    class LongerSleep:
+        @workflow.run
+        async def run(self, amount: int) -> list[str]:
+            first = await workflow.execute_activity(reserve, "book", start_to_close_timeout=TIMEOUT)
+            await workflow.sleep(timedelta(hours=2))  # LONGER-SLEEP
+            second = await workflow.execute_activity(charge, amount, start_to_close_timeout=TIMEOUT)
+            return [first, second]
+
+    timer = recorded.of_kind(ev.TimerStarted)[0]
+    with pytest.warns(ReplayDivergenceWarning) as caught:
+        result = Replayer(workflows=[LongerSleep]).replay(recorded)
+    (warning,) = caught
+    text = str(warning.message)
+    assert f"replay diverges at event {timer.event_id}" in text
+    assert "timer lasts 7200s, history has 3600s" in text
+    assert f"test_replay.py:{line_of('# LONGER-SLEEP')}" in text
+    assert [(d.event_id, d.message) for d in result.divergences] == [
+        (timer.event_id, "timer lasts 7200s, history has 3600s")
+    ]
+
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[LongerSleep], strict=True).replay(recorded)
+    assert info.value.event_id == timer.event_id
+    assert "timer lasts 7200s, history has 3600s" in str(info.value)
+
+
+def test_changed_activity_arguments_are_a_warning(env: DurableEnvironment) -> None:
+    recorded = env.run(Checkout, 10).history
+
+    @workflow.defn(name="Checkout")
+    class Overcharges:
+        @workflow.run
+        async def run(self, amount: int) -> list[str]:
+            first = await workflow.execute_activity(reserve, "book", start_to_close_timeout=TIMEOUT)
+            await workflow.sleep(timedelta(hours=1))
+            second = await workflow.execute_activity(
+                charge, amount * 100, start_to_close_timeout=TIMEOUT
+            )
+            return [first, second]
+
+    scheduled = recorded.of_kind(ev.ActivityTaskScheduled)[1]
+    with pytest.warns(ReplayDivergenceWarning, match="activity 'charge' is called with"):
+        result = Replayer(workflows=[Overcharges]).replay(recorded)
+    assert [d.event_id for d in result.divergences] == [scheduled.event_id]
+    assert "[1000]" in result.divergences[0].message
+    assert "[10]" in result.divergences[0].message
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[Overcharges], strict=True).replay(recorded)
+    assert info.value.event_id == scheduled.event_id
+
+
+def test_unchanged_replay_emits_no_warning(recorded: History) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Replayer(workflows=[Checkout], strict=True).replay(recorded)
+
+
+def test_replayer_names_the_workflows_it_has(recorded: History) -> None:
+    @workflow.defn
+    class Other:
+        @workflow.run
+        async def run(self) -> None:
+            pass
+
+    with pytest.raises(UnknownWorkflowError) as info:
+        Replayer(workflows=[Other]).replay(recorded)
+    message = str(info.value)
+    assert "'Checkout'" in message
+    assert "it has: Other" in message
+
+
+def test_replayer_rejects_what_is_not_a_workflow() -> None:
+    with pytest.raises(InvalidArgumentError, match="is not a workflow"):
+        Replayer(workflows=[reserve])
+
+
+def test_replaying_a_missing_file_names_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    with pytest.raises(HistoryFormatError, match=r"nope\.json: cannot read history file"):
+        Replayer(workflows=[Checkout]).replay(missing)
+
+
+def test_nondeterministic_code_is_caught_between_runs(env: DurableEnvironment) -> None:
+    import random
+
+    @workflow.defn
+    class CoinFlip:
+        @workflow.run
+        async def run(self) -> str:
+            # Wrong on purpose: the stdlib's global random, not workflow.random().
+            if random.random() < 0.5:
+                await workflow.sleep(1)
+            else:
+                await workflow.sleep(2)
+            return "done"
+
+    history = env.run(CoinFlip).history
+    replayer = Replayer(workflows=[CoinFlip], strict=True)
+    outcomes = set()
+    for _ in range(40):
+        try:
+            replayer.replay(history)
+            outcomes.add("ok")
+        except NondeterminismError:
+            outcomes.add("caught")
+    assert outcomes == {"ok", "caught"}
+
+
+def test_replay_checks_workflows_that_failed(env: DurableEnvironment) -> None:
+    from pytest_durable import ApplicationError
+
+    @workflow.defn
+    class Fails:
+        @workflow.run
+        async def run(self) -> None:
+            await workflow.sleep(1)
+            raise ApplicationError("no")
+
+    history = env.run(Fails).history
+    assert isinstance(history[-1], ev.WorkflowExecutionFailed)
+    Replayer(workflows=[Fails]).replay(history)
