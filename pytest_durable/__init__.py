@@ -55,6 +55,8 @@ from .fixtures import (
     Delay,
     DurableEnvironment,
     MockActivity,
+    MockWorkflow,
+    WorkflowCall,
     WorkflowHandle,
 )
 
@@ -80,6 +82,7 @@ __all__ = [
     "InvalidDefinitionError",
     "LoopMisuseError",
     "MockActivity",
+    "MockWorkflow",
     "NondeterminismError",
     "NotInActivityError",
     "NotInWorkflowError",
@@ -102,6 +105,7 @@ __all__ = [
     "VirtualClock",
     "WorkflowAlreadyStartedError",
     "WorkflowBlockedError",
+    "WorkflowCall",
     "WorkflowDeadlockError",
     "WorkflowFailureError",
     "WorkflowHandle",
