@@ -9,12 +9,15 @@ Async tests. :class:`~pytest_durable.fixtures.DurableEnvironment` is driven sync
 when it is called from inside a running event loop it drives its own loop on a helper thread and
 waits for it, so an ``async def`` test can call it like a plain one. Such a test still needs
 something to run the coroutine. If an async plugin claims the test (pytest-asyncio's
-``@pytest.mark.asyncio`` or its auto mode, anyio, ...), that plugin runs it on its own loop. If
-none does, this plugin runs it with :func:`asyncio.run`, but only for tests that request
+``@pytest.mark.asyncio`` or its auto mode, pytest-trio, anyio), that plugin runs it on its own
+loop. If none does, this plugin runs it with :func:`asyncio.run`, but only tests that request
 ``durable_env`` or ``activity_env``: claiming every ``async def`` test would change how a suite
-behaves just because this plugin is installed. The hook is ``trylast`` so any other plugin gets
-the first chance, and a plugin that has claimed a test has already replaced its coroutine
-function with a plain one by then (pytest-asyncio does), so the two never both run it.
+behaves just because this plugin is installed. "Claimed" is decided when the test is called:
+pytest-asyncio and pytest-trio have replaced the coroutine function with a plain one by then,
+and tests that anyio runs (an ``anyio_backend`` fixture) or that carry an ``asyncio``, ``anyio``
+or ``trio`` marker are left to their plugin. (A ``trylast`` hook cannot express "after the other
+plugins, before pytest's own 'async def functions are not natively supported'": pytest's hook is
+``trylast`` too, and pluggy calls it first.)
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ _USED_ENVIRONMENT = pytest.StashKey[tuple[DurableEnvironment, DurableConfig]]()
 """In ``item.stash``: the environment a test used and its settings, for the failure report."""
 
 _ENV_FIXTURES = ("durable_env", "activity_env")
+_ASYNC_MARKERS = ("asyncio", "anyio", "trio")
 _SEED_WORKERINPUT = "durable_seed"
 _TIMELINE_SECTION = "durable timeline"
 
@@ -175,12 +179,16 @@ def pytest_runtest_makereport(
 # --- async tests -------------------------------------------------------------------------------
 
 
-@pytest.hookimpl(trylast=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run an ``async def`` test that uses our fixtures when no async plugin claimed it."""
     function = pyfuncitem.obj
-    if not inspect.iscoroutinefunction(function) or not any(
-        name in pyfuncitem.fixturenames for name in _ENV_FIXTURES
+    # A plugin that claims a test (pytest-asyncio, pytest-trio) has replaced its coroutine
+    # function with a plain one by now; anyio runs it in this very hook, so leave it anyio's.
+    if (
+        not inspect.iscoroutinefunction(function)
+        or not any(name in pyfuncitem.fixturenames for name in _ENV_FIXTURES)
+        or "anyio_backend" in pyfuncitem.fixturenames
+        or any(pyfuncitem.get_closest_marker(name) for name in _ASYNC_MARKERS)
     ):
         return None
     funcargs = pyfuncitem.funcargs

@@ -1,0 +1,138 @@
+"""Bad options, ini values and marker arguments stop the run with a usage error that says
+what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ._support import write_ini
+
+
+def assert_usage_error(result: pytest.RunResult, *lines: str) -> None:
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str() + result.stderr.str()
+    result.stderr.fnmatch_lines(list(lines))
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            "--durable-seed=abc",
+            "ERROR: --durable-seed: expected an integer seed or 'random', got 'abc'; "
+            "e.g. --durable-seed=1234",
+        ),
+        (
+            "--durable-start-time=2030-01-01T00:00:00",
+            "ERROR: --durable-start-time: '2030-01-01T00:00:00' has no timezone, * add one, "
+            "e.g. 2030-01-01T00:00:00Z or 2030-01-01T00:00:00+00:00",
+        ),
+        (
+            "--durable-start-time=tomorrow",
+            "ERROR: --durable-start-time: 'tomorrow' is not an ISO 8601 date and time; "
+            "write e.g. 2030-01-01T00:00:00Z*",
+        ),
+        (
+            "--durable-patch-time=timemachine",
+            "ERROR: --durable-patch-time: unknown value 'timemachine' "
+            "(did you mean 'time-machine'?); choose one of off, time-machine, freezegun",
+        ),
+        (
+            "--durable-deadlock-timeout=-1",
+            "ERROR: --durable-deadlock-timeout: expected a positive number of seconds or 'off', "
+            "got '-1'*",
+        ),
+        (
+            "--durable-deadlock-timeout=soon",
+            "ERROR: --durable-deadlock-timeout: expected a positive number of seconds*",
+        ),
+        (
+            "--durable-timeline=sometimes",
+            "ERROR: --durable-timeline: unknown value 'sometimes'; "
+            "choose one of on-failure, always, never",
+        ),
+    ],
+)
+def test_bad_option(pytester: pytest.Pytester, option: str, message: str) -> None:
+    assert_usage_error(pytester.runpytest(option), message)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("durable_seed = lucky", "ERROR: ini key durable_seed: expected an integer seed*"),
+        (
+            "durable_replay_every_task = maybe",
+            "ERROR: ini key durable_replay_every_task: expected true or false, got 'maybe'",
+        ),
+        (
+            "durable_timeline = on_failure",
+            "ERROR: ini key durable_timeline: unknown value 'on_failure' "
+            "(did you mean 'on-failure'?)*",
+        ),
+    ],
+)
+def test_bad_ini_value(pytester: pytest.Pytester, line: str, message: str) -> None:
+    write_ini(pytester, line)
+    assert_usage_error(pytester.runpytest(), message)
+
+
+def test_a_good_option_overrides_a_bad_ini_value(pytester: pytest.Pytester) -> None:
+    write_ini(pytester, "durable_seed = lucky")
+    assert pytester.runpytest("--durable-seed=3").ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            "sed=1",
+            "*@pytest.mark.durable got an unknown argument 'sed'; did you mean 'seed'? it accepts "
+            "start_time, seed, patch_time, auto_skip, deadlock_timeout, cache_workflows, timeline",
+        ),
+        ("7", "*@pytest.mark.durable takes keyword arguments only, got positional 7 (int)*"),
+        ("seed='7'", "*@pytest.mark.durable: seed must be an int, got '7' (str); e.g. seed=7"),
+        ("seed=True", "*@pytest.mark.durable: seed must be an int, got True (bool)*"),
+        ("auto_skip='no'", "*@pytest.mark.durable: auto_skip must be True or False, got 'no'*"),
+        ("cache_workflows=0", "*cache_workflows must be True or False, got 0 (int)"),
+        ("start_time='2030-01-01'", "*start_time: '2030-01-01' has no timezone*"),
+        (
+            "start_time=datetime.datetime(2030, 1, 1)",
+            "*start_time must be timezone-aware, got naive 2030-01-01T00:00:00; add a timezone*",
+        ),
+        ("start_time=2030", "*start_time must be a timezone-aware datetime, got 2030 (int)*"),
+        ("deadlock_timeout=0", "*deadlock_timeout must be a positive number of seconds*"),
+        ("deadlock_timeout='5'", "*deadlock_timeout must be a positive number*got '5' (str)"),
+        ("patch_time='sundial'", "*patch_time must be one of off, time-machine, freezegun*"),
+        ("timeline='loud'", "*timeline must be one of on-failure, always, never, got 'loud'*"),
+    ],
+)
+def test_bad_marker_argument(pytester: pytest.Pytester, arguments: str, message: str) -> None:
+    pytester.makepyfile(
+        f"""
+        import datetime
+        import pytest
+
+        @pytest.mark.durable({arguments})
+        def test_marked(durable_env):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    assert_usage_error(result, "ERROR: test_bad_marker_argument.py::test_marked: " + message)
+    assert "passed" not in result.stdout.str(), "a bad marker stops the run before any test"
+
+
+def test_bad_class_marker_names_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.durable(timeline="loud")
+        class TestMarked:
+            def test_one(self, durable_env):
+                pass
+        """
+    )
+    assert_usage_error(
+        pytester.runpytest(), "ERROR: *::TestMarked::test_one: @pytest.mark.durable: timeline*"
+    )
