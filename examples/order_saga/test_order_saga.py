@@ -22,6 +22,7 @@ from pytest_durable import (
     WorkflowFailureError,
     workflow,
 )
+from pytest_durable.engine import events
 
 from .workflows import (
     Compensation,
@@ -77,7 +78,7 @@ def mock_services(env: DurableEnvironment, **overrides: dict[str, Any]) -> dict[
 
 
 def scheduled_activities(history: History) -> list[str]:
-    return [event.activity_type for event in history.of_kind("ActivityTaskScheduled")]
+    return [e.activity_type for e in history if isinstance(e, events.ActivityTaskScheduled)]
 
 
 def test_happy_path_charges_reserves_and_ships(env: DurableEnvironment) -> None:
@@ -293,6 +294,6 @@ def test_reordering_the_compensations_is_caught_by_replay(env: DurableEnvironmen
 
     assert divergence.value.event_id is not None
     scheduled = recorded[divergence.value.event_id - 1]
-    assert type(scheduled).__name__ == "ActivityTaskScheduled"
+    assert isinstance(scheduled, events.ActivityTaskScheduled)
     assert scheduled.activity_type == "release_inventory"
     assert "refund_payment" in str(divergence.value)

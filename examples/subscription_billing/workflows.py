@@ -127,22 +127,23 @@ class SubscriptionBilling:
             cycle = (term - 1) * subscription.cycles + index + 1  # numbered across terms
             self.next_billing_at = add_months(anchor, index)
             await self._wait_until(self.next_billing_at)
-            if self.cancel_reason is not None:
-                return await self._end(subscription, SubscriptionStatus.CANCELLED)
-            if not await self._collect(subscription, cycle):
-                if self.cancel_reason is not None:
-                    return await self._end(subscription, SubscriptionStatus.CANCELLED)
-                return await self._end(subscription, SubscriptionStatus.CANCELLED_FOR_NONPAYMENT)
+            if self.cancelled or not await self._collect(subscription, cycle):
+                return await self._end(subscription)
             self.cycles_paid += 1
         # The last paid cycle runs to the end of the term.
         self.next_billing_at = None
         await self._wait_until(add_months(anchor, subscription.cycles))
-        if self.cancel_reason is not None:
-            return await self._end(subscription, SubscriptionStatus.CANCELLED)
+        if self.cancelled:
+            return await self._end(subscription)
         if subscription.auto_renew:
             workflow.continue_as_new(subscription, term + 1)
         self.status = SubscriptionStatus.COMPLETED
         return self._summary(subscription)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether a ``cancel`` signal has arrived (signal handlers change it at any await)."""
+        return self.cancel_reason is not None
 
     async def _wait_until(self, moment: datetime) -> None:
         """Sleep until ``moment``, waking early if the subscription is cancelled."""
@@ -150,7 +151,7 @@ class SubscriptionBilling:
         if remaining <= timedelta(0):
             return
         with contextlib.suppress(TimeoutError):  # the usual case: the date arrived
-            await workflow.wait_condition(lambda: self.cancel_reason is not None, timeout=remaining)
+            await workflow.wait_condition(lambda: self.cancelled, timeout=remaining)
 
     async def _collect(self, subscription: Subscription, cycle: int) -> bool:
         """Charge one cycle: retries, then grace period, then one last attempt."""
@@ -171,10 +172,10 @@ class SubscriptionBilling:
         )
         with contextlib.suppress(TimeoutError):  # grace ran out without a new card
             await workflow.wait_condition(
-                lambda: self.payment_method_updated or self.cancel_reason is not None,
+                lambda: self.payment_method_updated or self.cancelled,
                 timeout=grace_ends - workflow.now(),
             )
-        if self.cancel_reason is not None:
+        if self.cancelled:
             return False
         try:
             await self._charge(subscription, cycle, FINAL_ATTEMPT)
@@ -185,7 +186,7 @@ class SubscriptionBilling:
 
     @staticmethod
     async def _charge(subscription: Subscription, cycle: int, policy: RetryPolicy) -> str:
-        return await workflow.execute_activity(
+        invoice: str = await workflow.execute_activity(
             charge_subscription,
             subscription.subscription_id,
             cycle,
@@ -193,11 +194,15 @@ class SubscriptionBilling:
             start_to_close_timeout=CHARGE_TIMEOUT,
             retry_policy=policy,
         )
+        return invoice
 
-    async def _end(self, subscription: Subscription, status: SubscriptionStatus) -> BillingSummary:
-        self.status = status
+    async def _end(self, subscription: Subscription) -> BillingSummary:
+        """Stop billing: cancelled by request if one came, else for non-payment."""
+        if self.cancel_reason is not None:
+            self.status, reason = SubscriptionStatus.CANCELLED, self.cancel_reason
+        else:
+            self.status, reason = SubscriptionStatus.CANCELLED_FOR_NONPAYMENT, "non-payment"
         self.next_billing_at = None
-        reason = self.cancel_reason or "non-payment"
         await workflow.execute_activity(
             cancel_subscription,
             subscription.subscription_id,
