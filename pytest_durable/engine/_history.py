@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
 
@@ -67,11 +67,20 @@ def parse_duration(text: str) -> int:
     return sign * (int(whole) * 1_000_000_000 + int(frac.ljust(9, "0") if frac else 0))
 
 
-# Per event class: (field name, JSON key, codec) for every field after event_id/time_ns.
-_FIELD_SPECS: dict[type[Event], tuple[tuple[str, str, str | None], ...]] = {}
+# Per event class: (field name, JSON key, codec, annotation) for every field after
+# event_id/time_ns. Annotations are strings (postponed evaluation); _JSON_TYPES checks them.
+_FieldSpec = tuple[str, str, str | None, str]
+_FIELD_SPECS: dict[type[Event], tuple[_FieldSpec, ...]] = {}
+
+_JSON_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "int": ("int", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "str": ("str", lambda v: isinstance(v, str)),
+    "list[Any]": ("list", lambda v: isinstance(v, list)),
+    "dict[str, Any]": ("object", lambda v: isinstance(v, dict)),
+}
 
 
-def _specs(cls: type[Event]) -> tuple[tuple[str, str, str | None], ...]:
+def _specs(cls: type[Event]) -> tuple[_FieldSpec, ...]:
     spec = _FIELD_SPECS.get(cls)
     if spec is None:
         out = []
@@ -80,10 +89,26 @@ def _specs(cls: type[Event]) -> tuple[tuple[str, str, str | None], ...]:
                 continue
             codec = f.metadata.get("codec")
             key = f.name[:-3] if codec == "duration" and f.name.endswith("_ns") else f.name
-            out.append((f.name, key, codec))
+            out.append((f.name, key, codec, str(f.type)))
         spec = tuple(out)
         _FIELD_SPECS[cls] = spec
     return spec
+
+
+def _check_type(key: str, value: Any, annotation: str) -> None:
+    """Reject a value of the wrong JSON type, so a corrupt file fails here, not in replay."""
+    optional = annotation.endswith(" | None")
+    base = annotation.removesuffix(" | None")
+    if value is None and optional:
+        return
+    expected = _JSON_TYPES.get(base)
+    if expected is None:  # Any
+        return
+    name, check = expected
+    if not check(value):
+        raise TypeError(
+            f"{key!r} must be {name}{' or null' if optional else ''}, got {value!r}"
+        )
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -93,7 +118,7 @@ def event_to_json(event: Event) -> dict[str, Any]:
         "time": format_time(event.time_ns),
         "type": type(event).__name__,
     }
-    for name, key, codec in _specs(type(event)):
+    for name, key, codec, _ in _specs(type(event)):
         value = getattr(event, name)
         if codec == "duration" and value is not None:
             value = format_duration(value)
@@ -116,12 +141,13 @@ def event_from_json(data: Any, *, where: str) -> Event:
             "event_id": _int(data["id"], "id"),
             "time_ns": parse_time(data["time"]),
         }
-        for name, key, codec in _specs(cls):
+        for name, key, codec, annotation in _specs(cls):
             if key not in data:
                 continue
             value = data[key]
             if codec == "duration" and value is not None:
                 value = parse_duration(value)
+            _check_type(key, value, annotation)
             kwargs[name] = value
         return cls(**kwargs)
     except (KeyError, TypeError, ValueError) as exc:
@@ -171,7 +197,8 @@ class History(Sequence[Event]):
         return self._events == other._events
 
     def __hash__(self) -> int:
-        return hash(tuple(self._events))
+        # Events hold lists and dicts, so hash what identifies the run; equal histories agree.
+        return hash((self.workflow_id, self.run_id, len(self._events)))
 
     def __repr__(self) -> str:
         return (
