@@ -135,8 +135,7 @@ def _build_definition(cls: type, name: str | None) -> WorkflowDefinition:
     if name is not None and (not isinstance(name, str) or not name):
         raise InvalidDefinitionError(f"workflow name must be a non-empty string, got {name!r}")
     run_fn = run_fns[0]
-    own: object = cls.__dict__.get(run_fn.__name__)
-    if own is not run_fn:
+    if id(cls.__dict__.get(run_fn.__name__)) != id(run_fn):
         # The run function carries its definition, so a shared (inherited) one cannot serve
         # two workflow types; Temporal has the same rule.
         raise InvalidDefinitionError(
