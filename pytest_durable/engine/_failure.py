@@ -12,6 +12,7 @@ from ..errors import (
     CancelledError,
     ChildWorkflowError,
     FailureError,
+    PayloadError,
     RetryState,
     TimeoutError,
     TimeoutType,
@@ -90,10 +91,18 @@ def encode_failure(exc: BaseException) -> dict[str, Any]:
 
 
 def _encode_details(details: Any) -> list[Any]:
-    try:
-        return list(encode(list(details), where="failure details"))
-    except Exception:
-        return [repr(d) for d in details]
+    """Encode each detail; one that JSON cannot hold becomes a stable placeholder string.
+
+    A failure must always be recordable, and a ``repr`` (with its memory address) would make
+    identical runs write different histories.
+    """
+    out = []
+    for i, detail in enumerate(details):
+        try:
+            out.append(encode(detail, where=f"failure detail {i}"))
+        except PayloadError:
+            out.append(f"<{type(detail).__qualname__}: not JSON-serialisable>")
+    return out
 
 
 def decode_failure(data: dict[str, Any]) -> FailureError:
