@@ -41,6 +41,7 @@ from ._commands import (
 from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._failure import encode_failure, error_type_of
 from ._instance import WorkflowInstance
+from ._payload import decode, encode
 from ._replay import replay_into
 from ._store import InMemoryStore, RunKey, Store
 
@@ -306,7 +307,11 @@ class Engine:
             raise UnknownWorkflowError(f"no workflow with id {workflow_id!r}")
         run = execution.current
         instance = run.instance or self._rebuild(run)
-        return instance.query(name, args)
+        answer = instance.query(name, args)
+        # Answers cross the same JSON boundary as everything else, as on a real server: the
+        # test gets a copy (never the workflow's own objects) and unserialisable ones fail here.
+        encoded = encode(answer, where=f"the answer of query {name!r}")
+        return decode(encoded, run.definition.queries[name].signature.return_hint)
 
     def drop_instance(self, workflow_id: str | None = None) -> int:
         """Forget cached workflow instances (all, or one id's): a simulated worker crash."""
