@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
+
+from pytest_durable import DurableEnvironment
+from pytest_durable.fixtures._config import DEFAULT_DEADLOCK_TIMEOUT
 
 from ._support import header_line, write_ini
 
@@ -36,3 +41,8 @@ def test_ini_key_shortens_the_budget_and_off_disables_it(pytester: pytest.Pytest
     result = pytester.runpytest("--durable-deadlock-timeout=off")
     result.assert_outcomes(passed=1)
     assert "deadlock_timeout=off" in header_line(result)
+
+
+def test_default_matches_the_environment_default() -> None:
+    default = inspect.signature(DurableEnvironment).parameters["deadlock_timeout"].default
+    assert default == DEFAULT_DEADLOCK_TIMEOUT
