@@ -180,6 +180,7 @@ class _VirtualSelector(selectors.BaseSelector):
         self._loop = loop
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        self._loop._mark_real_work()
         return self._real.register(fileobj, events, data)
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
@@ -221,10 +222,15 @@ class _VirtualSelector(selectors.BaseSelector):
                 wait = loop.real_wait_slice
             else:
                 wait = min((target - now) / 1e9, loop.real_wait_slice)
-            started = time.monotonic_ns()
+            # Count real time since real work began or since the last wait ended, so the time
+            # spent running callbacks between waits flows too: virtual never lags real.
+            started = loop._real_mark_ns
+            if started is None:
+                started = time.monotonic_ns()
             ready = self._real.select(wait)
-            elapsed = time.monotonic_ns() - started
-            step = now + elapsed
+            ended = time.monotonic_ns()
+            loop._real_mark_ns = ended
+            step = now + (ended - started)
             if target is not None:
                 step = min(step, target)
             if limit is not None:
@@ -233,6 +239,7 @@ class _VirtualSelector(selectors.BaseSelector):
             if due is not None and due <= clock._now_ns:
                 loop._schedule_fire()
             return ready
+        loop._real_mark_ns = None
         if target is None:
             raise LoopIdle(blocked_forever=True)
         if limit is not None and target > limit:
@@ -266,6 +273,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self.real_wait_slice = 0.05
         self._threads_in_flight = 0
         self._fire_scheduled = False
+        #: Real (monotonic) time up to which real work in flight has been counted, or None.
+        self._real_mark_ns: int | None = None
 
     def time(self) -> float:
         clock = self.clock
@@ -287,10 +296,16 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def run_in_executor(  # type: ignore[override]
         self, executor: Executor | None, func: Callable[..., _T], *args: Any
     ) -> asyncio.Future[_T]:
+        self._mark_real_work()
         future = super().run_in_executor(executor, func, *args)
         self._threads_in_flight += 1
         future.add_done_callback(self._thread_done)
         return future
+
+    def _mark_real_work(self) -> None:
+        """Real work starts now (a thread or a watched fd): from here time flows with it."""
+        if self._real_mark_ns is None:
+            self._real_mark_ns = time.monotonic_ns()
 
     def _thread_done(self, _future: asyncio.Future[Any]) -> None:
         self._threads_in_flight -= 1
