@@ -148,11 +148,25 @@ class WorkflowInstance:
         self.now_ns = now_ns
         self.replaying = replaying
         self.recorded_patches = recorded_patches
-        for event in events:
-            self._apply(event)
-        if self.main_task is None and not self.closed:
-            self._start_main()
-        self._run_until_blocked()
+        # The whole activation is watched: constructors and signal handlers can spin too.
+        budget = self.deadlock_budget_s
+        token = WATCHDOG.enter(budget) if budget else 0
+        fired = False
+        try:
+            try:
+                for event in events:
+                    self._apply(event)
+                if self.main_task is None and not self.closed:
+                    self._start_main()
+                self._run_until_blocked()
+            except _DeadlockInterrupt as exc:
+                self._deadlocked(exc)
+        finally:
+            if budget:
+                fired = _leave_watchdog(token)
+        if fired and not self.closed:
+            # The interrupt landed where nothing reported it (a task nobody awaits).
+            self._deadlocked(_DeadlockInterrupt())
         commands = self.commands
         self.commands = []
         return commands
@@ -203,20 +217,12 @@ class WorkflowInstance:
 
     def _run_until_blocked(self) -> None:
         loop = self.loop
-        budget = self.deadlock_budget_s
-        token = WATCHDOG.enter(budget) if budget else 0
-        try:
-            while True:
-                loop.run_ready()
-                if self._check_conditions():
-                    continue
-                if not loop.has_ready():
-                    break
-        except _DeadlockInterrupt as exc:
-            self._deadlocked(exc)
-        finally:
-            if budget:
-                WATCHDOG.leave(token)
+        while True:
+            loop.run_ready()
+            if self._check_conditions():
+                continue
+            if not loop.has_ready():
+                break
         if self.closed:
             return
         if loop.errors:
@@ -282,7 +288,10 @@ class WorkflowInstance:
         self._issue_closing(CompleteWorkflow(result=value))
 
     def _close_with(self, exc: BaseException) -> None:
-        if isinstance(exc, _ContinueAsNew):
+        if isinstance(exc, _DeadlockInterrupt):
+            # Delivered inside a task, it ends that task rather than the loop: report it here.
+            self._deadlocked(exc)
+        elif isinstance(exc, _ContinueAsNew):
             workflow_type = exc.workflow or self.definition.name
             try:
                 args = [
@@ -298,11 +307,20 @@ class WorkflowInstance:
         elif isinstance(exc, asyncio.CancelledError) and self.cancel_requested:
             self._issue_closing(CancelWorkflow())
         elif isinstance(exc, FailureError):
-            self._issue_closing(FailWorkflow(failure=encode_failure(exc), exception=exc))
+            self._issue_closing(
+                FailWorkflow(
+                    failure=encode_failure(exc), exception=exc, location=_raise_site(exc)
+                )
+            )
         else:
             # A bug in workflow code: fail the run now, keeping the original traceback.
             self._issue_closing(
-                FailWorkflow(failure=encode_failure(exc), exception=exc, is_bug=True)
+                FailWorkflow(
+                    failure=encode_failure(exc),
+                    exception=exc,
+                    is_bug=True,
+                    location=_raise_site(exc),
+                )
             )
 
     def _issue_closing(self, command: Command) -> None:
@@ -551,11 +569,24 @@ class WorkflowInstance:
         self.query_mode = name
         previous = asyncio._get_running_loop()
         asyncio._set_running_loop(self.loop)
+        budget = self.deadlock_budget_s
+        token = WATCHDOG.enter(budget) if budget else 0
+        fired = False
         try:
-            return self._context.run(handler.method, self.obj, *args)
+            try:
+                return self._context.run(handler.method, self.obj, *args)
+            except _DeadlockInterrupt:
+                fired = True
         finally:
+            if budget:
+                fired = _leave_watchdog(token) or fired
             asyncio._set_running_loop(previous)
             self.query_mode = None
+        raise WorkflowDeadlockError(
+            f"query {name!r} of workflow {self.definition.name!r} (id "
+            f"{self.started.workflow_id!r}) ran for more than {budget} s; queries must return "
+            "promptly"
+        )
 
     # --- introspection -------------------------------------------------------------------------
 
@@ -570,6 +601,25 @@ class WorkflowInstance:
                     out.append(f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}")
                     break
         return out
+
+
+def _raise_site(exc: BaseException) -> tuple[str, int] | None:
+    """The innermost frame of ``exc``'s traceback in user code: where the workflow raised."""
+    site = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_SKIP_PREFIXES):
+            site = (filename, lineno)
+    return site
+
+
+def _leave_watchdog(token: int) -> bool:
+    """Stop the deadlock watch; True if it fired (its interrupt may even arrive while leaving)."""
+    try:
+        return WATCHDOG.leave(token)
+    except _DeadlockInterrupt:
+        WATCHDOG.leave(token)
+        return True
 
 
 class _ActivityFuture(asyncio.Future[Any]):

@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import HistoryFormatError, NondeterminismError
+from ..errors import HistoryFormatError, NondeterminismError, WorkflowDeadlockError
 from . import _events as ev
 from ._commands import (
     CancelTimer,
@@ -69,6 +69,9 @@ def describe_command(command: Command) -> str:
             return f"StartChildWorkflow(workflow_type={command.workflow_type!r})"
         case ContinueAsNew():
             return f"ContinueAsNew(workflow_type={command.workflow_type!r})"
+        case FailWorkflow():
+            error = command.exception
+            return f"FailWorkflow({type(error).__name__}: {error})"
         case _:
             return type(command).__name__
 
@@ -212,6 +215,18 @@ def match_commands(
                 event_id=next_event_id,
             )
         event = recorded[index]
+        if isinstance(command, FailWorkflow) and command.is_bug and not isinstance(
+            event, ev.WorkflowExecutionFailed
+        ):
+            if isinstance(command.exception, WorkflowDeadlockError):
+                raise command.exception  # a hang, not a divergence
+            raise _mismatch(
+                f"{event.kind} was recorded, but the code raised "
+                f"{type(command.exception).__name__}: {command.exception}",
+                event=event,
+                command=command,
+                event_id=event.event_id,
+            ) from command.exception
         if type(event) is not _EVENT_FOR[type(command)]:
             raise _mismatch(
                 f"{event.kind} was recorded, but the code issued {describe_command(command)}",

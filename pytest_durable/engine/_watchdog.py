@@ -17,6 +17,10 @@ from ..errors import _DeadlockInterrupt
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+# The same C function, taking NULL: withdraws an exception not yet delivered.
+_clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
 
 
 class Watchdog:
@@ -26,6 +30,8 @@ class Watchdog:
         self._lock = threading.Lock()
         # thread id -> (token, deadline in monotonic ns)
         self._watched: dict[int, tuple[int, int]] = {}
+        # tokens whose section was interrupted and has not left yet
+        self._fired: set[int] = set()
         self._next_token = 0
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
@@ -44,13 +50,23 @@ class Watchdog:
             )
         return token
 
-    def leave(self, token: int) -> None:
-        """Stop watching the calling thread."""
+    def leave(self, token: int) -> bool:
+        """Stop watching the calling thread; True if the section was interrupted.
+
+        An interrupt sent but not yet delivered is withdrawn, so it cannot strike the caller's
+        code after the guarded section (the caller must still expect one while leaving).
+        """
+        ident = threading.get_ident()
         with self._lock:
-            ident = threading.get_ident()
             current = self._watched.get(ident)
             if current is not None and current[0] == token:
                 del self._watched[ident]
+                return False
+            if token not in self._fired:
+                return False
+            self._fired.discard(token)
+            _clear_async_exc(ident, None)
+        return True
 
     def _start(self) -> None:
         with self._lock:
@@ -65,9 +81,14 @@ class Watchdog:
             time.sleep(self.poll_interval)
             now = time.monotonic_ns()
             with self._lock:
-                overdue = [ident for ident, (_, end) in self._watched.items() if end <= now]
-                for ident in overdue:
+                overdue = [
+                    (ident, token)
+                    for ident, (token, end) in self._watched.items()
+                    if end <= now
+                ]
+                for ident, token in overdue:
                     del self._watched[ident]
+                    self._fired.add(token)
                     _set_async_exc(ident, _DeadlockInterrupt)
 
 
