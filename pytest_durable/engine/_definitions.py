@@ -104,8 +104,9 @@ class WorkflowDefinition:
         if name not in table:
             known = ", ".join(sorted(table)) or "none"
             error = UnknownSignalError if what == "signal" else UnknownQueryError
+            plural = "signals" if what == "signal" else "queries"
             raise error(
-                f"workflow {self.name!r} has no {what} named {name!r}; its {what}s: {known}"
+                f"workflow {self.name!r} has no {what} named {name!r}; its {plural}: {known}"
             )
         return name
 
