@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,9 +31,11 @@ def defn(fn: _F | None = None, /, *, name: str | None = None) -> _F | Callable[[
 
     Sync activities run in a thread, as Temporal runs them; async ones on the host loop.
     """
+    # Annotations may name classes local to the defining function (common in tests).
+    localns = sys._getframe(1).f_locals
 
     def decorate(f: _F) -> _F:
-        definition = ActivityDefinition.of(f, name=name)
+        definition = ActivityDefinition.of(f, name=name, localns=localns)
         setattr(f, ACTIVITY_ATTR, definition)
         return f
 

@@ -10,8 +10,9 @@ import asyncio
 import inspect
 import logging
 import random as _random_module
+import sys
 import uuid as _uuid
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar, overload
 
@@ -76,9 +77,11 @@ def defn(cls: _C | None = None, /, *, name: str | None = None) -> _C | Callable[
         cls: the workflow class.
         name: the workflow type name; defaults to the class name.
     """
+    # Annotations may name classes local to the defining function (common in tests).
+    caller_locals = sys._getframe(1).f_locals
 
     def decorate(c: _C) -> _C:
-        definition = _build_definition(c, name)
+        definition = _build_definition(c, name, {**caller_locals, c.__name__: c})
         setattr(c, WORKFLOW_ATTR, definition)
         setattr(definition.run_fn, WORKFLOW_ATTR, definition)
         return c
@@ -88,7 +91,9 @@ def defn(cls: _C | None = None, /, *, name: str | None = None) -> _C | Callable[
     return decorate
 
 
-def _build_definition(cls: type, name: str | None) -> WorkflowDefinition:
+def _build_definition(
+    cls: type, name: str | None, localns: Mapping[str, Any]
+) -> WorkflowDefinition:
     if not isinstance(cls, type):
         raise InvalidDefinitionError(f"@workflow.defn decorates a class, got {cls!r}")
     run_fns = []
@@ -109,7 +114,7 @@ def _build_definition(cls: type, name: str | None) -> WorkflowDefinition:
                 name=handler_name,
                 method=member,
                 is_async=inspect.iscoroutinefunction(member),
-                signature=Signature.of(member, skip_self=True),
+                signature=Signature.of(member, skip_self=True, localns=localns),
             )
             method_names[attr] = handler_name
         elif kind == "query":
@@ -119,7 +124,9 @@ def _build_definition(cls: type, name: str | None) -> WorkflowDefinition:
                     f"workflow {cls.__qualname__} defines query {handler_name!r} twice"
                 )
             queries[handler_name] = QueryDefinition(
-                name=handler_name, method=member, signature=Signature.of(member, skip_self=True)
+                name=handler_name,
+                method=member,
+                signature=Signature.of(member, skip_self=True, localns=localns),
             )
             method_names[attr] = handler_name
     if not run_fns:
@@ -146,7 +153,7 @@ def _build_definition(cls: type, name: str | None) -> WorkflowDefinition:
         name=name or cls.__name__,
         cls=cls,
         run_fn=run_fn,
-        signature=Signature.of(run_fn, skip_self=True),
+        signature=Signature.of(run_fn, skip_self=True, localns=localns),
         signals=signals,
         queries=queries,
         method_names=method_names,

@@ -24,8 +24,14 @@ class ActivityDefinition:
     signature: Signature
 
     @classmethod
-    def of(cls, fn: Callable[..., Any], *, name: str | None = None) -> ActivityDefinition:
-        """Build the definition of ``fn`` (validating it)."""
+    def of(
+        cls,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        localns: Mapping[str, Any] | None = None,
+    ) -> ActivityDefinition:
+        """Build the definition of ``fn`` (validating it); ``localns``: its defining scope."""
         if not callable(fn):
             raise InvalidDefinitionError(f"@activity.defn needs a function, got {fn!r}")
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
@@ -42,7 +48,7 @@ class ActivityDefinition:
             name=name or str(getattr(fn, "__name__", type(fn).__name__)),
             fn=fn,
             is_async=inspect.iscoroutinefunction(target),
-            signature=Signature.of(fn),
+            signature=Signature.of(fn, localns=localns),
         )
 
 

@@ -6,10 +6,11 @@ import dataclasses
 import datetime as dt
 import enum
 import inspect
+import sys
 import types
 import typing
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import PayloadError
@@ -105,7 +106,8 @@ def decode(value: Any, hint: Any) -> Any:
                 return tuple(decode(v, args[0]) for v in value)
             return tuple(decode(v, a) for v, a in zip(value, args, strict=False))
         if origin is dict and len(args) == 2:
-            return {k: decode(v, args[1]) for k, v in value.items()}
+            # Keys are JSON strings; enum keys were encoded by value and decode back.
+            return {decode(k, args[0]): decode(v, args[1]) for k, v in value.items()}
         if origin is typing.Literal:
             return value
         return value
@@ -129,6 +131,8 @@ def decode(value: Any, hint: Any) -> Any:
         return dt.datetime.fromisoformat(value)
     if issubclass(hint, dt.date):
         return dt.date.fromisoformat(value)
+    if issubclass(hint, dt.time):
+        return dt.time.fromisoformat(value)
     if issubclass(hint, dt.timedelta):
         return dt.timedelta(seconds=value)
     if issubclass(hint, uuid.UUID):
@@ -141,15 +145,50 @@ def decode(value: Any, hint: Any) -> Any:
 _HINTS_CACHE: dict[Any, dict[str, Any]] = {}
 
 
-def _hints(obj: Any) -> dict[str, Any]:
+def _hints(obj: Any, localns: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Resolved type hints of ``obj``; ``localns`` resolves names local to where it was defined.
+
+    With ``localns``, the dataclasses the hints mention are resolved in it too (and cached), so
+    a dataclass defined in a test function next to its workflow decodes, nested fields included.
+    """
     cached = _HINTS_CACHE.get(obj)
     if cached is None:
-        try:
-            cached = typing.get_type_hints(obj)
-        except Exception:
-            cached = {}
+        cached = _resolve_hints(obj, localns)
         _HINTS_CACHE[obj] = cached
+        if localns:
+            for hint in cached.values():
+                _prime(hint, localns)
     return cached
+
+
+def _resolve_hints(obj: Any, localns: Mapping[str, Any] | None) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(obj, localns=dict(localns) if localns else None)
+    except Exception:
+        pass
+    # Keep every annotation that resolves, rather than losing all for one unknown name.
+    globalns = getattr(obj, "__globals__", None)
+    if globalns is None:
+        module = sys.modules.get(getattr(obj, "__module__", ""))
+        globalns = vars(module) if module is not None else {}
+    out: dict[str, Any] = {}
+    for name, annotation in getattr(obj, "__annotations__", {}).items():
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, globalns, dict(localns or {}))
+            except Exception:
+                continue
+        out[name] = annotation
+    return out
+
+
+def _prime(hint: Any, localns: Mapping[str, Any]) -> None:
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if hint not in _HINTS_CACHE:
+            _hints(hint, localns)
+        return
+    for arg in typing.get_args(hint):
+        _prime(arg, localns)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -162,13 +201,22 @@ class Signature:
     has_varargs: bool
 
     @classmethod
-    def of(cls, fn: Callable[..., Any], *, skip_self: bool = False) -> Signature:
-        """Read the signature of ``fn`` (dropping ``self`` for methods)."""
+    def of(
+        cls,
+        fn: Callable[..., Any],
+        *,
+        skip_self: bool = False,
+        localns: Mapping[str, Any] | None = None,
+    ) -> Signature:
+        """Read the signature of ``fn`` (dropping ``self`` for methods).
+
+        ``localns`` holds the names of the scope ``fn`` was defined in, for its annotations.
+        """
         sig = inspect.signature(fn)
         params = list(sig.parameters.values())
         if skip_self and params:
             params = params[1:]
-        hints = _hints(fn)
+        hints = _hints(fn, localns)
         positional = [
             p
             for p in params
