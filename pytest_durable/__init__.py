@@ -52,6 +52,7 @@ from .errors import (
 from .fixtures import (
     HANG,
     ActivityCall,
+    ActivityEnvironment,
     Delay,
     DurableEnvironment,
     MockActivity,
@@ -65,6 +66,7 @@ __version__ = "0.1.0"
 __all__ = [
     "HANG",
     "ActivityCall",
+    "ActivityEnvironment",
     "ActivityError",
     "ApplicationError",
     "CancelledError",
