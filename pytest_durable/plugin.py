@@ -77,7 +77,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         )
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker and resolve the session's settings."""
     config.addinivalue_line("markers", MARKER_HELP)
@@ -105,20 +104,36 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Check every ``durable`` marker before any test runs, so a typo fails fast."""
+    # An xdist worker cannot stop the session cleanly (its controller reports an internal
+    # error), so there a bad marker is left to fail its own test, at fixture setup.
+    if hasattr(config, "workerinput"):
+        return
     for item in items:
         if item.get_closest_marker("durable") is not None:
-            _settings_for(item)
+            try:
+                _settings_for(item)
+            except InvalidArgumentError as exc:
+                raise pytest.UsageError(str(exc)) from None
 
 
 def _settings_for(item: pytest.Item) -> DurableConfig:
-    """The session's settings overridden by the item's markers, the closest last (it wins)."""
+    """The session's settings overridden by the item's markers, the closest last (it wins).
+
+    Raises:
+        InvalidArgumentError: a marker argument is bad.
+    """
     settings = item.config.stash[CONFIG_KEY]
     for mark in reversed(list(item.iter_markers("durable"))):
-        try:
-            settings = settings.with_marker(mark.args, mark.kwargs, where=item.nodeid)
-        except InvalidArgumentError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        settings = settings.with_marker(mark.args, mark.kwargs, where=item.nodeid)
     return settings
+
+
+def _fixture_settings(request: pytest.FixtureRequest) -> DurableConfig:
+    try:
+        return _settings_for(request.node)
+    except InvalidArgumentError as exc:
+        # Only reached when collection did not check (an xdist worker, a marker added late).
+        pytest.fail(str(exc), pytrace=False)
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -132,7 +147,7 @@ def durable_env(request: pytest.FixtureRequest) -> Iterator[DurableEnvironment]:
     environment has its own virtual clock, so tests are independent (and safe under
     pytest-xdist). When the test fails, its workflows' histories are added to the report.
     """
-    settings = _settings_for(request.node)
+    settings = _fixture_settings(request)
     env = settings.create_environment()
     request.node.stash[_USED_ENVIRONMENT] = (env, settings)
     try:
@@ -145,9 +160,9 @@ def durable_env(request: pytest.FixtureRequest) -> Iterator[DurableEnvironment]:
 def activity_env(request: pytest.FixtureRequest) -> Iterator[Any]:
     """An :class:`~pytest_durable.fixtures.ActivityEnvironment` to unit-test one activity."""
     # Imported here so the plugin loads even while the activity environment is optional.
-    from .fixtures import ActivityEnvironment  # type: ignore[attr-defined]
+    from .fixtures import ActivityEnvironment  # type: ignore[attr-defined, unused-ignore]
 
-    settings = _settings_for(request.node)
+    settings = _fixture_settings(request)
     del settings
     env = ActivityEnvironment()
     yield env

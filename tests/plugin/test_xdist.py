@@ -1,4 +1,5 @@
-"""Under pytest-xdist: workers share the session's seed, and timelines reach the controller."""
+"""Under pytest-xdist: workers share the session's seed, timelines reach the controller, and a
+bad marker fails its own test (a worker cannot stop the session cleanly)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from ._support import header_line
 
 
-def test_workers_share_a_random_seed_and_report_timelines(pytester: pytest.Pytester) -> None:
+def test_seed_timelines_and_bad_markers_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         f"""
         import pathlib
@@ -23,11 +24,15 @@ def test_workers_share_a_random_seed_and_report_timelines(pytester: pytest.Pytes
 
         def test_fails(durable_env):
             durable_env.run(Failing.run, id="remote").result()
+
+        @pytest.mark.durable(sed=1)
+        def test_bad_marker(durable_env):
+            pass
         """
     )
     # pytest-benchmark warns (an error here) that xdist disables it.
     result = pytester.runpytest("-p", "no:benchmark", "-n", "2", "--durable-seed=random")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=4, failed=1, errors=1)
     seed = re.search(r"seed=(\d+) \(random", header_line(result))
     assert seed is not None
     written = sorted(pytester.path.glob("seed-*"))
@@ -35,4 +40,10 @@ def test_workers_share_a_random_seed_and_report_timelines(pytester: pytest.Pytes
     assert {p.read_text() for p in written} == {seed.group(1)}
     result.stdout.fnmatch_lines(
         ["*- durable timeline -*", f"seed={seed.group(1)} *", "workflow 'remote' (Failing)*"]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ ERROR at setup of test_bad_marker _*",
+            "test_*.py::test_bad_marker: @pytest.mark.durable got an unknown argument 'sed'*",
+        ]
     )
