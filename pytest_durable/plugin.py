@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from .errors import InvalidArgumentError
-from .fixtures import DurableConfig, DurableEnvironment
+from .fixtures import ActivityEnvironment, DurableConfig, DurableEnvironment
 from .fixtures._config import MARKER_HELP, SETTINGS, render_timelines
 
 CONFIG_KEY = pytest.StashKey[DurableConfig]()
@@ -157,15 +157,13 @@ def durable_env(request: pytest.FixtureRequest) -> Iterator[DurableEnvironment]:
 
 
 @pytest.fixture
-def activity_env(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """An :class:`~pytest_durable.fixtures.ActivityEnvironment` to unit-test one activity."""
-    # Imported here so the plugin loads even while the activity environment is optional.
-    from .fixtures import ActivityEnvironment  # type: ignore[attr-defined, unused-ignore]
+def activity_env(request: pytest.FixtureRequest) -> ActivityEnvironment:
+    """A fresh :class:`~pytest_durable.fixtures.ActivityEnvironment` for each test.
 
-    settings = _fixture_settings(request)
-    del settings
-    env = ActivityEnvironment()
-    yield env
+    It runs one activity function with no workflow around it, on virtual time. The options and
+    ``@pytest.mark.durable(...)`` set its ``start_time`` and ``patch_time``.
+    """
+    return _fixture_settings(request).create_activity_environment()
 
 
 # --- reports -----------------------------------------------------------------------------------
