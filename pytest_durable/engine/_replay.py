@@ -163,6 +163,11 @@ def _compare(
                     command=command,
                     event_id=eid,
                 )
+            if command.args != event.input:
+                soft = "continue-as-new passes other input to the next run"
+        case CompleteWorkflow(), ev.WorkflowExecutionCompleted():
+            if command.result != event.result:
+                soft = f"the workflow returns {command.result!r}, history has {event.result!r}"
         case (
             (RequestCancelActivity(), ev.ActivityTaskCancelRequested())
             | (CancelTimer(), ev.TimerCanceled())

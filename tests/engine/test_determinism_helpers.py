@@ -29,10 +29,9 @@ class Dice:
                     workflow.time_ns(),
                     workflow.random().randint(1, 10**9),
                     str(workflow.uuid4()),
-                    workflow.is_replaying(),
                 ]
             )
-            seen.append(values[-1])
+            seen.append([*values[-1], workflow.is_replaying()])
             await workflow.sleep(timedelta(minutes=1))
         return values
 

@@ -322,3 +322,46 @@ def test_replay_checks_workflows_that_failed(env: DurableEnvironment) -> None:
     history = env.run(Fails).history
     assert isinstance(history[-1], ev.WorkflowExecutionFailed)
     Replayer(workflows=[Fails]).replay(history)
+
+
+def test_changed_result_is_a_warning(recorded: History) -> None:
+    @workflow.defn(name="Checkout")
+    class Rounds:
+        @workflow.run
+        async def run(self, amount: int) -> list[str]:
+            first = await workflow.execute_activity(reserve, "book", start_to_close_timeout=TIMEOUT)
+            await workflow.sleep(timedelta(hours=1))
+            second = await workflow.execute_activity(charge, amount, start_to_close_timeout=TIMEOUT)
+            return [first, second.upper()]
+
+    completed = recorded[-1]
+    with pytest.warns(ReplayDivergenceWarning, match="the workflow returns"):
+        result = Replayer(workflows=[Rounds]).replay(recorded)
+    assert [d.event_id for d in result.divergences] == [completed.event_id]
+    assert "'CHARGED 10'" in result.divergences[0].message
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[Rounds], strict=True).replay(recorded)
+    assert info.value.event_id == completed.event_id
+
+
+def test_changed_continue_as_new_input_is_a_warning(env: DurableEnvironment) -> None:
+    @workflow.defn(name="Loop")
+    class Loop:
+        @workflow.run
+        async def run(self, n: int) -> None:
+            await workflow.sleep(1)
+            if n < 1:
+                workflow.continue_as_new(n + 1)
+
+    @workflow.defn(name="Loop")
+    class LoopFaster:
+        @workflow.run
+        async def run(self, n: int) -> None:
+            await workflow.sleep(1)
+            if n < 1:
+                workflow.continue_as_new(n + 2)
+
+    first_run = env.run(Loop, 0).histories[0]
+    with pytest.warns(ReplayDivergenceWarning, match="continue-as-new passes other input"):
+        Replayer(workflows=[LoopFaster]).replay(first_run)
+    Replayer(workflows=[Loop], strict=True).replay(first_run)
