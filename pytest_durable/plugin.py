@@ -186,6 +186,9 @@ def pytest_runtest_makereport(
         report.sections.append(
             (_TIMELINE_SECTION, render_timelines(env.histories(), config=settings))
         )
+    if report.when == "teardown":
+        # Items live as long as the session: let the environment and its histories go.
+        del item.stash[_USED_ENVIRONMENT]
     return report
 
 

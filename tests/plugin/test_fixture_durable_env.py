@@ -60,3 +60,24 @@ def test_fixture_comes_from_the_plugin(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:durable")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'durable_env' not found*"])
+
+
+def test_environment_is_released_after_its_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import gc
+        import weakref
+        from workflows import Greeter
+
+        refs = []
+
+        def test_uses(durable_env):
+            durable_env.run(Greeter.run, "ada").result()
+            refs.append(weakref.ref(durable_env))
+
+        def test_released():
+            gc.collect()
+            assert refs[0]() is None, gc.get_referrers(refs[0]())
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
