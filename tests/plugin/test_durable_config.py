@@ -1,0 +1,81 @@
+"""DurableConfig on its own: precedence, marker merging, and what it builds (no pytester)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pytest_durable import InvalidArgumentError
+from pytest_durable.fixtures import DurableConfig
+
+NO_OPTIONS = {"seed": None, "start_time": None, "replay_every_task": None}
+
+
+def test_option_wins_over_ini_which_wins_over_default() -> None:
+    assert DurableConfig.resolve(NO_OPTIONS, {}) == DurableConfig()
+    from_ini = DurableConfig.resolve(NO_OPTIONS, {"seed": " 4 ", "replay_every_task": "yes"})
+    assert (from_ini.seed, from_ini.cache_workflows) == (4, False)
+    both = DurableConfig.resolve({**NO_OPTIONS, "seed": "5"}, {"seed": "4"})
+    assert both.seed == 5
+
+
+def test_inherited_seed_replaces_a_random_draw() -> None:
+    config = DurableConfig.resolve({"seed": "random"}, {}, inherited_seed=77)
+    assert (config.seed, config.random_seed) == (77, True)
+    assert "seed=77 (random; reproduce with --durable-seed=77)" in config.describe()
+
+
+def test_marker_converts_friendly_values() -> None:
+    config = DurableConfig().with_marker(
+        (),
+        {"deadlock_timeout": timedelta(milliseconds=1500), "patch_time": True, "seed": 3},
+        where="t",
+    )
+    assert config.deadlock_timeout == 1.5
+    assert config.patch_time == "time-machine"
+    assert config.seed == 3
+    whole = DurableConfig().with_marker((), {"deadlock_timeout": 3}, where="t")
+    assert whole.deadlock_timeout == 3.0
+
+
+def test_marker_seed_is_no_longer_random() -> None:
+    drawn = DurableConfig(seed=12, random_seed=True)
+    assert drawn.with_marker((), {"seed": 1}, where="t").random_seed is False
+    assert drawn.with_marker((), {"timeline": "never"}, where="t").random_seed is True
+
+
+def test_environment_kwargs_realise_every_setting() -> None:
+    config = DurableConfig(
+        seed=9,
+        start_time=datetime(2030, 1, 1, tzinfo=UTC),
+        patch_time="freezegun",
+        auto_skip=False,
+        deadlock_timeout=None,
+        cache_workflows=False,
+    )
+    assert config.environment_kwargs() == {
+        "start_time": datetime(2030, 1, 1, tzinfo=UTC),
+        "seed": 9,
+        "auto_skip": False,
+        "deadlock_timeout": None,
+        "cache_workflows": False,
+        "patch_time": "freezegun",
+    }
+    assert DurableConfig().environment_kwargs()["patch_time"] is False
+    with config.create_environment() as env:
+        assert env.now() == datetime(2030, 1, 1, tzinfo=UTC)
+        assert env.seed == 9
+        assert env.patch_time == "freezegun"
+
+
+def test_describe_mentions_auto_skip_only_when_off() -> None:
+    assert "auto_skip" not in DurableConfig().describe()
+    assert DurableConfig(auto_skip=False).describe().endswith(", auto_skip=no")
+
+
+def test_direct_construction_is_validated() -> None:
+    with pytest.raises(InvalidArgumentError, match="start_time must be timezone-aware"):
+        DurableConfig(start_time=datetime(2030, 1, 1))
+    with pytest.raises(InvalidArgumentError, match="deadlock_timeout must be a positive"):
+        DurableConfig(deadlock_timeout=float("nan"))
