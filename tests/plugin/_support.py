@@ -80,8 +80,10 @@ def write_ini(pytester: pytest.Pytester, *lines: str, asyncio: bool = True) -> N
     """Write the inner run's ``pytest.ini``: strict like ours, plus ``lines`` (e.g. ini keys).
 
     ``asyncio=False`` leaves out pytest-asyncio's key, for runs with ``-p no:asyncio``.
+    pytest-benchmark is off: under xdist (ours or the inner run's) it warns that it is disabled,
+    and warnings are errors here.
     """
-    body = ["[pytest]", "addopts = --strict-markers", "filterwarnings = error"]
+    body = ["[pytest]", "addopts = --strict-markers -p no:benchmark", "filterwarnings = error"]
     if asyncio:
         body.append("asyncio_default_fixture_loop_scope = function")
     body.extend(lines)

@@ -30,8 +30,7 @@ def test_seed_timelines_and_bad_markers_under_xdist(pytester: pytest.Pytester) -
             pass
         """
     )
-    # pytest-benchmark warns (an error here) that xdist disables it.
-    result = pytester.runpytest("-p", "no:benchmark", "-n", "2", "--durable-seed=random")
+    result = pytester.runpytest("-n", "2", "--durable-seed=random")
     result.assert_outcomes(passed=4, failed=1, errors=1)
     seed = re.search(r"seed=(\d+) \(random", header_line(result))
     assert seed is not None
