@@ -504,6 +504,10 @@ async def start_child_workflow(
         await asyncio.shield(command.started)
     except asyncio.CancelledError:
         handle.cancel()
+        # Nobody will await the child now: its outcome is expected, not an unretrieved error.
+        for future in (command.started, command.result):
+            if future is not None:
+                future.add_done_callback(_retrieve)
         raise
     return handle
 
@@ -519,11 +523,19 @@ async def execute_child_workflow(
     handle = await start_child_workflow(
         workflow, *args, id=id, retry_policy=retry_policy, result_type=result_type
     )
+    result = handle._command.result
+    assert result is not None
     try:
-        return await asyncio.shield(handle._command.result)  # type: ignore[arg-type]
+        return await asyncio.shield(result)
     except asyncio.CancelledError:
         handle.cancel()
+        result.add_done_callback(_retrieve)  # the cancelled child's outcome is expected
         raise
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def continue_as_new(*args: Any, workflow: Any = None) -> NoReturn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -19,6 +20,8 @@ from ..errors import LoopMisuseError, QueryError
 if TYPE_CHECKING:
     from ._commands import StartTimer
     from ._instance import WorkflowInstance
+
+_logger = logging.getLogger("pytest_durable.workflow")
 
 
 class DurableTimerHandle(asyncio.TimerHandle):
@@ -171,6 +174,19 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
             self.errors.append(exception)
 
     def call_exception_handler(self, context: dict[str, Any]) -> None:
+        if "future" in context or "task" in context:
+            # "Exception was never retrieved" and "destroyed but pending" are reported when an
+            # object is garbage collected: at no deterministic moment (replay holds references
+            # differently), so they must not change the workflow's course. A lost exception is
+            # logged, as asyncio does; pending tasks are dropped whenever an instance is.
+            if context.get("exception") is not None and not self.instance.replaying:
+                _logger.warning(
+                    "%s (workflow %s)",
+                    context.get("message", "unhandled exception"),
+                    self.instance.info.workflow_id,
+                    exc_info=context.get("exception"),
+                )
+            return
         # An exception escaping a callback (e.g. a sync signal handler) is a workflow failure.
         self.default_exception_handler(context)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from pytest_durable import (
     CancelledError,
     ChildWorkflowError,
     DurableEnvironment,
+    Replayer,
     RetryPolicy,
     RetryState,
     UnknownWorkflowError,
@@ -416,3 +418,28 @@ def test_cancelling_a_child_during_its_backoff(env: DurableEnvironment) -> None:
     assert env.run(CancelsBetweenAttempts).result() == "CancelledError"
     assert env.now() == at(minutes=1)
     assert len(attempts_seen) == 1
+
+
+def test_giving_up_on_a_child_with_wait_for(
+    env: DurableEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found by the stateful replay property: the abandoned child's later cancellation used to
+    # surface as "Future exception was never retrieved" and fail the parent at a GC-dependent
+    # moment, so the history did not replay.
+    @workflow.defn
+    class GivesUp:
+        @workflow.run
+        async def run(self) -> list[str]:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    workflow.execute_child_workflow(Child.run, "slow", 1, id="slow-child"), 1
+                )
+            await workflow.sleep(timedelta(seconds=1))
+            return ["gave up", workflow.now().isoformat()]
+
+    handle = env.run(GivesUp)
+    assert handle.result() == ["gave up", at(seconds=2).isoformat()]
+    assert env.get_handle("slow-child").status == "cancelled"
+    assert handle.history.of_kind(ev.ChildWorkflowExecutionCanceled)
+    assert "never retrieved" not in caplog.text
+    Replayer(workflows=[GivesUp], strict=True).replay(handle.history)

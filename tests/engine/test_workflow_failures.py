@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import traceback
 from datetime import timedelta
@@ -425,3 +426,28 @@ def test_a_bug_during_replay_names_the_exception(env: DurableEnvironment) -> Non
     assert error.actual == "FailWorkflow(LookupError: new bug)"
     assert error.location == f"{__file__}:{line_of('# NEW-BUG')}"
     assert isinstance(error.__cause__, LookupError)
+
+
+def test_unawaited_failing_task_is_logged_not_fatal(
+    env: DurableEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its error is only reported when the task is garbage collected, at no deterministic moment:
+    # letting that fail the run would make the outcome differ between a run and its replay.
+    @workflow.defn
+    class FireAndForget:
+        @workflow.run
+        async def run(self) -> str:
+            async def doomed() -> None:
+                await asyncio.sleep(1)
+                raise RuntimeError("nobody listens")
+
+            asyncio.ensure_future(doomed())  # noqa: RUF006 - abandoned on purpose
+            await workflow.sleep(timedelta(seconds=5))
+            gc.collect()
+            return "finished"
+
+    handle = env.run(FireAndForget)
+    assert handle.result() == "finished"
+    assert "Task exception was never retrieved" in caplog.text
+    assert "nobody listens" in caplog.text
+    Replayer(workflows=[FireAndForget], strict=True).replay(handle.history)
