@@ -31,7 +31,7 @@ import pytest
 
 from .errors import InvalidArgumentError
 from .fixtures import ActivityEnvironment, DurableConfig, DurableEnvironment
-from .fixtures._config import MARKER_HELP, SETTINGS, render_timelines
+from .fixtures._config import MARKER_HELP, SETTINGS, Setting, render_timelines
 
 CONFIG_KEY = pytest.StashKey[DurableConfig]()
 """The session's resolved settings, in ``config.stash``."""
@@ -68,12 +68,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 metavar=setting.metavar,
                 help=setting.help,
             )
-        # Strings, parsed by DurableConfig, so option and ini errors read the same way.
+        # Strings (flags: booleans), parsed by DurableConfig, so that option and ini errors
+        # read the same way.
         parser.addini(
             setting.ini,
             help=f"default for {setting.option}: {setting.help}",
-            type="string",
-            default="",
+            type=setting.ini_type,
+            default=False if setting.ini_type == "bool" else "",
         )
 
 
@@ -86,7 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = DurableConfig.resolve(
             {s.name: config.getoption(s.dest) for s in SETTINGS},
-            {s.name: config.getini(s.ini) for s in SETTINGS},
+            {s.name: _read_ini(config, s) for s in SETTINGS},
             inherited_seed=inherited if isinstance(inherited, int) else None,
         )
     except InvalidArgumentError as exc:
@@ -94,6 +95,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CONFIG_KEY] = settings
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(settings), "durable-xdist")
+
+
+def _read_ini(config: pytest.Config, setting: Setting) -> object:
+    try:
+        return config.getini(setting.ini)
+    except (TypeError, ValueError) as exc:
+        # pytest's own check: a bad boolean, or a value of the wrong TOML type.
+        raise pytest.UsageError(f"ini key {setting.ini}: {exc}; {setting.ini_hint}") from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

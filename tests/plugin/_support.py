@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+PYTEST_MAJOR = int(pytest.__version__.split(".")[0])
+
 WORKFLOWS = '''
 import itertools
 import time

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._support import write_ini
+from ._support import PYTEST_MAJOR, write_ini
 
 
 def assert_usage_error(result: pytest.RunResult, *lines: str) -> None:
@@ -62,7 +62,8 @@ def test_bad_option(pytester: pytest.Pytester, option: str, message: str) -> Non
         ("durable_seed = lucky", "ERROR: ini key durable_seed: expected an integer seed*"),
         (
             "durable_replay_every_task = maybe",
-            "ERROR: ini key durable_replay_every_task: expected true or false, got 'maybe'",
+            "ERROR: ini key durable_replay_every_task: invalid truth value 'maybe'; "
+            "write durable_replay_every_task = true or false",
         ),
         (
             "durable_timeline = on_failure",
@@ -74,6 +75,23 @@ def test_bad_option(pytester: pytest.Pytester, option: str, message: str) -> Non
 def test_bad_ini_value(pytester: pytest.Pytester, line: str, message: str) -> None:
     write_ini(pytester, line)
     assert_usage_error(pytester.runpytest(), message)
+
+
+@pytest.mark.skipif(PYTEST_MAJOR < 9, reason="native [tool.pytest] tables came in pytest 9")
+def test_native_toml_value_of_the_wrong_type(pytester: pytest.Pytester) -> None:
+    (pytester.path / "tox.ini").unlink()
+    pytester.makepyprojecttoml(
+        """
+        [tool.pytest]
+        asyncio_default_fixture_loop_scope = "function"
+        durable_seed = 5
+        """
+    )
+    assert_usage_error(
+        pytester.runpytest(),
+        "ERROR: ini key durable_seed: *expects a string, got int: 5; "
+        'write it as a string (quoted in TOML), e.g. durable_seed = "7"',
+    )
 
 
 def test_a_good_option_overrides_a_bad_ini_value(pytester: pytest.Pytester) -> None:

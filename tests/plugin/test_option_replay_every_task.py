@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._support import header_line, write_ini
+from ._support import PYTEST_MAJOR, header_line, write_ini
 
 NONDETERMINISTIC_TEST = """
 from workflows import Nondeterministic
@@ -31,6 +31,20 @@ def test_option_replays_every_task_and_catches_it(pytester: pytest.Pytester) -> 
 
 def test_ini_key_replays_every_task(pytester: pytest.Pytester) -> None:
     write_ini(pytester, "durable_replay_every_task = true")
+    pytester.makepyfile(NONDETERMINISTIC_TEST)
+    pytester.runpytest().assert_outcomes(failed=1)
+
+
+@pytest.mark.skipif(PYTEST_MAJOR < 9, reason="native [tool.pytest] tables came in pytest 9")
+def test_native_toml_boolean_replays_every_task(pytester: pytest.Pytester) -> None:
+    (pytester.path / "tox.ini").unlink()
+    pytester.makepyprojecttoml(
+        """
+        [tool.pytest]
+        asyncio_default_fixture_loop_scope = "function"
+        durable_replay_every_task = true
+        """
+    )
     pytester.makepyfile(NONDETERMINISTIC_TEST)
     pytester.runpytest().assert_outcomes(failed=1)
 

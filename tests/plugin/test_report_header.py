@@ -52,7 +52,7 @@ def test_options_are_listed_in_help_in_one_group(pytester: pytest.Pytester) -> N
             "  durable_start_time (string):*",
             "  durable_patch_time (string):*",
             "  durable_deadlock_timeout (string):*",
-            "  durable_replay_every_task (string):*",
+            "  durable_replay_every_task (bool):*",
             "  durable_timeline (string):*",
         ]
     )
