@@ -44,7 +44,9 @@ __all__ = [
     "defn",
     "execute_activity",
     "execute_child_workflow",
+    "in_workflow",
     "info",
+    "is_replaying",
     "logger",
     "now",
     "patched",
@@ -55,6 +57,7 @@ __all__ = [
     "sleep",
     "start_activity",
     "start_child_workflow",
+    "time_ns",
     "uuid4",
     "wait_condition",
 ]

@@ -10,6 +10,7 @@ import pytest
 from pytest_durable import (
     DurableEnvironment,
     InvalidArgumentError,
+    Replayer,
     WorkflowFailureError,
     activity,
     workflow,
@@ -340,3 +341,51 @@ def test_now_is_the_workflow_task_time_not_the_clock(env: DurableEnvironment) ->
     env.sleep(timedelta(hours=1))
     assert handle.status == "completed"
     assert seen == [at(), at(seconds=5)]
+
+
+def test_asyncio_timeout_queue_event_and_lock_work_in_workflows(env: DurableEnvironment) -> None:
+    @workflow.defn
+    class Primitives:
+        def __init__(self) -> None:
+            self.queue: asyncio.Queue[int] = asyncio.Queue()
+            self.ready = asyncio.Event()
+
+        @workflow.run
+        async def run(self) -> list[object]:
+            out: list[object] = []
+            try:
+                async with asyncio.timeout(5):
+                    await workflow.sleep(timedelta(hours=1))
+            except TimeoutError:
+                out.append(["timeout", workflow.now().isoformat()])
+            async with asyncio.timeout(50):
+                await workflow.sleep(timedelta(seconds=1))
+            out.append(["in time", workflow.now().isoformat()])
+            out.append(["queue", await self.queue.get()])
+            await self.ready.wait()
+            async with asyncio.Lock():
+                out.append(["event", workflow.now().isoformat()])
+            return out
+
+        @workflow.signal
+        def put(self, item: int) -> None:
+            self.queue.put_nowait(item)
+
+        @workflow.signal
+        def go(self) -> None:
+            self.ready.set()
+
+    handle = env.start(Primitives)
+    env.sleep(timedelta(minutes=1))
+    handle.signal(Primitives.put, 7)
+    env.sleep(timedelta(minutes=1))
+    handle.signal(Primitives.go)
+    assert handle.result() == [
+        ["timeout", at(seconds=5).isoformat()],
+        ["in time", at(seconds=6).isoformat()],
+        ["queue", 7],
+        ["event", at(minutes=2).isoformat()],
+    ]
+    # Both timeout contexts' timers were cancelled when they were no longer needed.
+    assert len(handle.history.of_kind(ev.TimerCanceled)) == 2
+    Replayer(workflows=[Primitives], strict=True).replay(handle.history)
