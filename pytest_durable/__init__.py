@@ -48,6 +48,7 @@ from .errors import (
     WorkflowDeadlockError,
     WorkflowFailureError,
     WorkflowNotRunningError,
+    is_cancelled_exception,
 )
 from .fixtures import (
     HANG,
@@ -114,5 +115,6 @@ __all__ = [
     "WorkflowNotRunningError",
     "__version__",
     "activity",
+    "is_cancelled_exception",
     "workflow",
 ]

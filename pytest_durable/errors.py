@@ -274,6 +274,22 @@ class WorkflowFailureError(DurableError):
         return self.__cause__
 
 
+def is_cancelled_exception(exc: BaseException) -> bool:
+    """Whether ``exc`` means "cancelled", as Temporal's helper of the same name decides.
+
+    True for ``asyncio.CancelledError``, :class:`CancelledError`, and an :class:`ActivityError`
+    or :class:`ChildWorkflowError` caused by a :class:`CancelledError`. Use it in an ``except``
+    clause of workflow code to tell a cancellation from a failure.
+    """
+    import asyncio
+
+    if isinstance(exc, asyncio.CancelledError | CancelledError):
+        return True
+    return isinstance(exc, ActivityError | ChildWorkflowError) and isinstance(
+        exc.__cause__, CancelledError
+    )
+
+
 # --- engine control flow: BaseException so that user ``except Exception`` cannot swallow it ----
 
 

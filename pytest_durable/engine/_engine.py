@@ -25,6 +25,7 @@ from . import _events as ev
 from ._activities import ActivityRunner, InlineActivity
 from ._clock import Clock, TimerHandle
 from ._commands import (
+    CLOSING_COMMANDS,
     CancelTimer,
     CancelWorkflow,
     Command,
@@ -62,6 +63,7 @@ class _Run:
         "activities",
         "children",
         "closed",
+        "closing",
         "definition",
         "delivered",
         "events",
@@ -89,6 +91,9 @@ class _Run:
         self.delivered = 0
         self.task_scheduled = False
         self.closed = False
+        #: Set while carrying out a task whose last command closes the run: nothing may be
+        #: appended after the closing event, so work those commands start records nothing.
+        self.closing = False
         self.status = RUNNING
         self.result: Any = None
         self.exception: BaseException | None = None
@@ -334,6 +339,8 @@ class Engine:
 
     def _append_input(self, run: _Run, events: list[ev.Event]) -> None:
         """Append events that the workflow must see (numbering them) and schedule a task."""
+        if run.closed or run.closing:
+            return
         base = len(run.events)
         numbered = [_renumber(e, base + i + 1) for i, e in enumerate(events)]
         self.store.append(run.key, numbered, expected_length=base)
@@ -372,6 +379,8 @@ class Engine:
         run.delivered = len(events)
         if not self.cache_instances:
             run.instance = None
+        if commands and isinstance(commands[-1], CLOSING_COMMANDS):
+            run.closing = True
         for command, event in zip(commands, new[1:], strict=True):
             self._carry_out(run, command, event)
 

@@ -33,6 +33,7 @@ from ..errors import (
     WorkflowDeadlockError,
     _ContinueAsNew,
     _DeadlockInterrupt,
+    is_cancelled_exception,
 )
 from . import _events as ev
 from ._commands import (
@@ -304,7 +305,7 @@ class WorkflowInstance:
             self._issue_closing(
                 ContinueAsNew(workflow_type=workflow_type, args=args, definition=exc.definition)
             )
-        elif isinstance(exc, asyncio.CancelledError) and self.cancel_requested:
+        elif self.cancel_requested and is_cancelled_exception(exc):
             self._issue_closing(CancelWorkflow())
         elif isinstance(exc, FailureError):
             self._issue_closing(
@@ -623,7 +624,12 @@ def _leave_watchdog(token: int) -> bool:
 
 
 class _ActivityFuture(asyncio.Future[Any]):
-    """The future an activity's result arrives on; cancelling it requests cancellation."""
+    """The future an activity's result arrives on; cancelling it requests cancellation.
+
+    As in Temporal (``TRY_CANCEL``), cancelling resolves the future at once with an
+    :class:`ActivityError` caused by :class:`CancelledError` (retry state ``CANCEL_REQUESTED``),
+    whether the workflow cancels the handle itself or a cancelled task was awaiting it.
+    """
 
     def __init__(
         self,
@@ -639,5 +645,11 @@ class _ActivityFuture(asyncio.Future[Any]):
     def cancel(self, msg: Any = None) -> bool:
         if self.done():
             return False
-        self._instance.cancel_activity(self._command)
-        return super().cancel(msg)
+        instance = self._instance
+        instance.cancel_activity(self._command)
+        self.set_exception(
+            instance._activity_error(
+                self._command, CancelledError("activity cancelled"), "CANCEL_REQUESTED"
+            )
+        )
+        return True

@@ -12,9 +12,11 @@ from pytest_durable import (
     ActivityError,
     CancelledError,
     DurableEnvironment,
+    RetryState,
     WorkflowFailureError,
     WorkflowNotRunningError,
     activity,
+    is_cancelled_exception,
     workflow,
 )
 from pytest_durable.engine import events as ev
@@ -94,9 +96,13 @@ def test_cancel_before_anything_was_booked(env: DurableEnvironment) -> None:
     with pytest.raises(WorkflowFailureError):
         handle.result()
     unbook_mock.assert_not_called()
-    # The activity in flight was cancelled, and that is recorded.
+    # The activity in flight was cancelled (Temporal's TRY_CANCEL: the workflow saw ActivityError
+    # caused by CancelledError at once and closed as cancelled in the same task, so the request
+    # is the last word about the activity: nothing follows the closing event).
+    assert handle.status == "cancelled"
     assert handle.history.of_kind(ev.ActivityTaskCancelRequested)
-    assert handle.history.of_kind(ev.ActivityTaskCanceled)
+    assert not handle.history.of_kind(ev.ActivityTaskCanceled)
+    assert handle.history[-1].kind == "WorkflowExecutionCanceled"
     assert env.now() == at(minutes=1)
 
 
@@ -172,17 +178,20 @@ def test_cancelling_an_activity_reaches_an_async_implementation(env: DurableEnvi
             job.cancel()
             try:
                 await job
-            except asyncio.CancelledError:
+            except ActivityError as err:  # Temporal: ActivityError caused by CancelledError
+                assert is_cancelled_exception(err)
+                assert err.retry_state is RetryState.CANCEL_REQUESTED
                 return "cancelled"
             return "finished"
 
     handle = env.run(Cancels)
     assert handle.result() == "cancelled"
     assert observed == ["cancelled at attempt 1"]
+    (scheduled,) = handle.history.of_kind(ev.ActivityTaskScheduled)
     (requested,) = handle.history.of_kind(ev.ActivityTaskCancelRequested)
-    (canceled,) = handle.history.of_kind(ev.ActivityTaskCanceled)
-    assert requested.scheduled_event_id == canceled.scheduled_event_id
-    assert canceled.time_ns == requested.time_ns
+    assert requested.scheduled_event_id == scheduled.event_id
+    # The workflow returned in the task that cancelled, so nothing follows its closing event.
+    assert not handle.history.of_kind(ev.ActivityTaskCanceled)
     assert env.now() == at(minutes=1)
 
 
@@ -206,7 +215,9 @@ def test_cancelling_an_activity_reaches_a_sync_implementation(env: DurableEnviro
             job.cancel()
             try:
                 await job
-            except asyncio.CancelledError:
+            except ActivityError as err:  # Temporal: ActivityError caused by CancelledError
+                assert is_cancelled_exception(err)
+                assert err.retry_state is RetryState.CANCEL_REQUESTED
                 return "cancelled"
             return "finished"
 
@@ -261,15 +272,37 @@ def test_workflow_cancel_propagates_to_the_awaited_activity(env: DurableEnvironm
                         book, "x", start_to_close_timeout=timedelta(hours=2)
                     )
                 )
-            except ActivityError as err:  # not raised: cancellation is not an activity failure
+            except ActivityError as err:  # as in Temporal: the cancel reaches the await so
                 return f"activity error {err.retry_state}"
 
     handle = env.start(Awaits)
     env.sleep(timedelta(minutes=10))
     handle.cancel()
-    with pytest.raises(WorkflowFailureError):
-        handle.result()
-    assert handle.status == "cancelled"
+    # The workflow caught the cancellation and returned: it completed, as on Temporal.
+    assert handle.result() == "activity error RetryState.CANCEL_REQUESTED"
+    assert handle.status == "completed"
     assert mock.call_count == 1
-    assert handle.history.of_kind(ev.ActivityTaskCanceled)
+    assert handle.history.of_kind(ev.ActivityTaskCancelRequested)
     assert env.now() == at(minutes=10)
+
+
+def test_uncaught_activity_cancellation_cancels_the_workflow(env: DurableEnvironment) -> None:
+    env.mock_activity(book, delay=timedelta(hours=1), returns="late")
+
+    @workflow.defn
+    class AwaitsUncaught:
+        @workflow.run
+        async def run(self) -> str:
+            return str(
+                await workflow.execute_activity(
+                    book, "x", start_to_close_timeout=timedelta(hours=2)
+                )
+            )
+
+    handle = env.start(AwaitsUncaught)
+    handle.cancel()
+    with pytest.raises(WorkflowFailureError) as info:
+        handle.result()
+    assert info.value.status == "cancelled"
+    assert handle.status == "cancelled"
+    assert handle.history[-1].kind == "WorkflowExecutionCanceled"

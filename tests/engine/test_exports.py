@@ -61,6 +61,7 @@ PUBLIC = {
         "WorkflowNotRunningError",
         "__version__",
         "activity",
+        "is_cancelled_exception",
         "workflow",
     },
     "pytest_durable.engine": {
