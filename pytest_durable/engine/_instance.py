@@ -385,6 +385,10 @@ class WorkflowInstance:
                     for fut in (cmd.started, cmd.result):
                         if fut is not None and not fut.done():
                             fut.set_exception(error)
+                    if cmd.result is not None:
+                        # Whoever awaited the start saw the error; the result future that was
+                        # never handed out must not complain that nobody retrieved it.
+                        cmd.result.exception()
             case ev.ChildWorkflowExecutionCompleted():
                 cmd = self.by_event.pop(event.initiated_event_id, None)
                 if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
