@@ -329,10 +329,24 @@ class ActivityRunner:
         task: asyncio.Future[Any]
         if definition.is_async:
             task = engine.loop.create_task(definition.fn(*args), context=ctx)
+            self._io_waiter_started(task)
         else:
             task = engine.loop.run_in_executor(None, ctx.run, definition.fn, *args)
         attempt.task = task
         task.add_done_callback(lambda t: self._function_done(attempt, t))
+
+    def _io_waiter_started(self, task: asyncio.Future[Any]) -> None:
+        """Count a running async attempt: only then may a watched socket hold a time jump."""
+        loop = self.engine.loop
+        waiters = getattr(loop, "io_waiters", None)
+        if waiters is None:
+            return
+        loop.io_waiters = waiters + 1  # type: ignore[attr-defined]
+        task.add_done_callback(self._io_waiter_done)
+
+    def _io_waiter_done(self, _task: asyncio.Future[Any]) -> None:
+        loop = self.engine.loop
+        loop.io_waiters -= 1  # type: ignore[attr-defined]
 
     def _function_done(self, attempt: Attempt, task: asyncio.Future[Any]) -> None:
         if attempt.finished:

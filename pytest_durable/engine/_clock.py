@@ -272,6 +272,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self.settling = False
         self.real_wait_slice = 0.05
         self._threads_in_flight = 0
+        #: How many coroutines may be awaiting real I/O (None: assume any watched fd is busy).
+        self.io_waiters: int | None = None
         self._fire_scheduled = False
         #: Real (monotonic) time up to which real work in flight has been counted, or None.
         self._real_mark_ns: int | None = None
@@ -281,8 +283,19 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return (clock._now_ns - clock.origin_ns) / 1e9
 
     def real_work_in_flight(self) -> bool:
-        """True while a thread runs or any file descriptor besides the loop's own is watched."""
-        return self._threads_in_flight > 0 or len(self._selector.get_map()) > 1
+        """True while a thread runs, or a file descriptor is watched while I/O may be awaited.
+
+        A watched descriptor (besides the loop's own) counts only while ``io_waiters`` allows:
+        ``None`` means always; an engine sets it to the number of async activity attempts
+        running, so an idle keep-alive socket left open between attempts does not stop time
+        skipping for good.
+        """
+        if self._threads_in_flight > 0:
+            return True
+        waiters = self.io_waiters
+        if waiters is not None and waiters <= 0:
+            return False
+        return len(self._selector.get_map()) > 1
 
     def _schedule_fire(self) -> None:
         if not self._fire_scheduled:

@@ -23,7 +23,7 @@ from ..errors import (
 )
 from . import _events as ev
 from ._activities import ActivityRunner, InlineActivity
-from ._clock import Clock, TimerHandle
+from ._clock import Clock, TimerHandle, VirtualTimeLoop
 from ._commands import (
     CLOSING_COMMANDS,
     CancelTimer,
@@ -163,6 +163,9 @@ class Engine:
     ) -> None:
         self.clock = clock
         self.loop = loop
+        if isinstance(loop, VirtualTimeLoop) and loop.io_waiters is None:
+            # Sockets hold time jumps only while an activity attempt may be awaiting them.
+            loop.io_waiters = 0
         self.loop_thread = threading.get_ident()
         self.workflows: dict[str, WorkflowDefinition] = dict(workflows or {})
         self.activities: dict[str, ActivityImpl] = dict(activities or {})
