@@ -415,6 +415,7 @@ async def execute_activity(
     result_type: type | None = None,
 ) -> Any:
     """Run an activity and return its result; failures raise :class:`ActivityError`."""
+    __tracebackhide__ = True  # failures point at the workflow's own line
     return await start_activity(
         activity,
         *args,
@@ -523,6 +524,7 @@ async def execute_child_workflow(
     result_type: type | None = None,
 ) -> Any:
     """Start a child workflow and wait for its result; failures raise ``ChildWorkflowError``."""
+    __tracebackhide__ = True
     handle = await start_child_workflow(
         workflow, *args, id=id, retry_policy=retry_policy, result_type=result_type
     )

@@ -105,6 +105,25 @@ def _encode_details(details: Any) -> list[Any]:
     return out
 
 
+def describe_chain(exc: BaseException, *, limit: int = 6) -> str:
+    """One line for an exception and its causes: ``ActivityError: ... <- ApplicationError...``."""
+    parts: list[str] = []
+    node: BaseException | None = exc
+    while node is not None and len(parts) < limit:
+        label = type(node).__name__
+        if isinstance(node, ApplicationError) and node.type:
+            label += f"[{node.type}]"
+        if isinstance(node, TimeoutError) and node.type is not None:
+            label += f"[{node.type.value}]"
+        text = f"{label}: {node}" if str(node) else label
+        state = getattr(node, "retry_state", None)
+        if isinstance(state, RetryState):
+            text += f" (retry state {state.value})"
+        parts.append(text)
+        node = node.__cause__
+    return " <- ".join(parts)
+
+
 def decode_failure(data: dict[str, Any]) -> FailureError:
     """Rebuild the exception chain that :func:`encode_failure` described."""
     cls = data.get("class")
