@@ -42,6 +42,12 @@ def failure(handle: object) -> WorkflowFailureError:
     return info.value
 
 
+SPIN_LIMIT_S = 10
+"""Spinning workflows below stop after this many real seconds: ``while time.monotonic() < end``
+never yields, exactly like ``while True``, but a broken watchdog then fails the test instead of
+hanging the whole suite."""
+
+
 # --- declared failures ------------------------------------------------------------------------
 
 
@@ -250,7 +256,8 @@ class Spins:
     @workflow.run
     async def run(self) -> None:
         await workflow.sleep(timedelta(seconds=1))
-        while True:  # SPIN-LINE
+        end = time.monotonic() + SPIN_LIMIT_S
+        while time.monotonic() < end:  # SPIN-LINE
             pass
 
 
@@ -270,7 +277,7 @@ def test_busy_loop_is_caught_after_the_budget(make_env: object) -> None:
         message
     )
     assert "move slow or blocking work into an activity" in message
-    assert 0.2 <= elapsed < 2.0
+    assert 0.2 <= elapsed < SPIN_LIMIT_S / 2  # caught by the watchdog, not by the spin limit
     assert handle.status == "failed"
 
 
@@ -316,14 +323,15 @@ def test_replayer_detects_deadlocks_too(env: DurableEnvironment) -> None:
         @workflow.run
         async def run(self) -> None:
             await workflow.sleep(timedelta(seconds=1))
-            while True:
+            end = time.monotonic() + SPIN_LIMIT_S
+            while time.monotonic() < end:
                 pass
 
     history = env.run(Sleeps).history
     started = time.monotonic()
     with pytest.raises(WorkflowDeadlockError, match="without yielding"):
         Replayer(workflows=[SpinsOnReplay], deadlock_budget_s=0.2).replay(history)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < SPIN_LIMIT_S / 2
 
 
 def test_spinning_constructor_is_caught(make_env: object) -> None:
@@ -332,7 +340,8 @@ def test_spinning_constructor_is_caught(make_env: object) -> None:
     @workflow.defn
     class SpinsAtBirth:
         def __init__(self) -> None:
-            while True:  # INIT-SPIN
+            end = time.monotonic() + SPIN_LIMIT_S
+            while time.monotonic() < end:  # INIT-SPIN
                 pass
 
         @workflow.run
@@ -355,7 +364,8 @@ def test_spinning_signal_handler_is_caught(make_env: object) -> None:
 
         @workflow.signal
         def poke(self) -> None:
-            while True:
+            end = time.monotonic() + SPIN_LIMIT_S
+            while time.monotonic() < end:
                 pass
 
     handle = env.start(SpinsOnSignal)
@@ -377,7 +387,8 @@ def test_spinning_query_is_caught(make_env: object) -> None:
 
         @workflow.query
         def status(self) -> str:
-            while True:
+            end = time.monotonic() + SPIN_LIMIT_S
+            while time.monotonic() < end:
                 pass
 
     handle = env.start(SpinsOnQuery)
@@ -394,7 +405,8 @@ def test_spinning_background_task_is_caught(make_env: object) -> None:
         @workflow.run
         async def run(self) -> None:
             async def spin() -> None:
-                while True:
+                end = time.monotonic() + SPIN_LIMIT_S
+                while time.monotonic() < end:
                     pass
 
             self.task = asyncio.ensure_future(spin())
