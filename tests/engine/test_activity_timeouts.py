@@ -269,7 +269,8 @@ def test_heartbeat_timeout_details_are_on_the_error(env: DurableEnvironment) -> 
     @activity.defn(name="work")
     def stalls(item: str) -> str:
         activity.heartbeat("from-a-thread")
-        while not activity.is_cancelled():
+        give_up = time.monotonic() + 10  # bounded: a regression fails the test, not hangs it
+        while not activity.is_cancelled() and time.monotonic() < give_up:
             time.sleep(0.005)
         return "cancelled"
 

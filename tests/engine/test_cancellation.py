@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -200,9 +201,11 @@ def test_cancelling_an_activity_reaches_a_sync_implementation(env: DurableEnviro
 
     @activity.defn
     def polling() -> str:
-        while not activity.is_cancelled():
+        give_up = time.monotonic() + 10  # bounded: a regression fails the test, not hangs it
+        while not activity.is_cancelled() and time.monotonic() < give_up:
             stopped.wait(0.005)
-        stopped.set()
+        if activity.is_cancelled():
+            stopped.set()
         return "noticed"
 
     @workflow.defn
