@@ -61,6 +61,7 @@ class _Run:
 
     __slots__ = (
         "activities",
+        "cancel_requested",
         "children",
         "closed",
         "closing",
@@ -90,6 +91,7 @@ class _Run:
         self.instance: WorkflowInstance | None = None
         self.delivered = 0
         self.task_scheduled = False
+        self.cancel_requested = False
         self.closed = False
         #: Set while carrying out a task whose last command closes the run: nothing may be
         #: appended after the closing event, so work those commands start records nothing.
@@ -118,7 +120,6 @@ class Execution:
         self.runs: list[_Run] = []
         self.done = done
         self.parent = parent
-        self.cancel_requested = False
         #: Failed runs are retried as new runs under this policy (workflows have none by default).
         self.retry_policy = retry_policy
         #: The backoff timer before the next attempt's run, while one is pending.
@@ -297,9 +298,10 @@ class Engine:
             execution.done.set_result(None)
             return
         run = self._open_run(workflow_id, "cancel")
-        if run.execution.cancel_requested:
+        if run.cancel_requested:
             return
-        run.execution.cancel_requested = True
+        # Per run: a run that continued as new instead of cancelling can be cancelled again.
+        run.cancel_requested = True
         self._append_input(
             run,
             [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import timedelta
 
@@ -190,3 +191,26 @@ def test_child_continuing_as_an_unknown_name_fails_the_parent_clearly(
 
     result = env.run(Waiting).result()
     assert result.startswith("ApplicationError: unknown workflow type 'NoSuchWorkflow'")
+
+
+def test_the_next_run_can_be_cancelled_again(env: DurableEnvironment) -> None:
+    @workflow.defn
+    class Evasive:
+        @workflow.run
+        async def run(self, generation: int) -> str:
+            try:
+                await workflow.sleep(timedelta(days=1))
+            except asyncio.CancelledError:
+                if generation == 0:
+                    workflow.continue_as_new(1)  # the first cancellation starts afresh
+                raise
+            return "slept"
+
+    handle = env.start(Evasive, 0)
+    handle.cancel()
+    assert [status for _, status in handle.runs] == ["continued_as_new", "running"]
+    handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        handle.result()
+    assert handle.status == "cancelled"
+    assert len(handle.history.of_kind(ev.WorkflowExecutionCancelRequested)) == 1
