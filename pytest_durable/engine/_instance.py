@@ -134,6 +134,8 @@ class WorkflowInstance:
             first_run_id=started.first_run_id or started.run_id,
         )
         self._context = contextvars.copy_context()
+        #: Whether this activation has caught the deadlock watchdog's interrupt.
+        self._interrupt_seen = False
 
     # --- activation ----------------------------------------------------------------------------
 
@@ -151,6 +153,7 @@ class WorkflowInstance:
         self.recorded_patches = recorded_patches
         # The whole activation is watched: constructors and signal handlers can spin too.
         budget = self.deadlock_budget_s
+        self._interrupt_seen = False
         token = WATCHDOG.enter(budget) if budget else 0
         fired = False
         try:
@@ -164,7 +167,7 @@ class WorkflowInstance:
                 self._deadlocked(exc)
         finally:
             if budget:
-                fired = _leave_watchdog(token)
+                fired = _leave_watchdog(token, delivered=self._interrupt_seen)
         if fired and not self.closed:
             # The interrupt landed where nothing reported it (a task nobody awaits).
             self._deadlocked(_DeadlockInterrupt())
@@ -264,6 +267,7 @@ class WorkflowInstance:
         return resolved
 
     def _deadlocked(self, interrupt: _DeadlockInterrupt) -> None:
+        self._interrupt_seen = True
         location = None
         for frame, lineno in traceback.walk_tb(interrupt.__traceback__):
             filename = frame.f_code.co_filename
@@ -584,7 +588,7 @@ class WorkflowInstance:
                 fired = True
         finally:
             if budget:
-                fired = _leave_watchdog(token) or fired
+                fired = _leave_watchdog(token, delivered=fired) or fired
             asyncio._set_running_loop(previous)
             self.query_mode = None
         raise WorkflowDeadlockError(
@@ -618,10 +622,19 @@ def _raise_site(exc: BaseException) -> tuple[str, int] | None:
     return site
 
 
-def _leave_watchdog(token: int) -> bool:
-    """Stop the deadlock watch; True if it fired (its interrupt may even arrive while leaving)."""
+def _leave_watchdog(token: int, *, delivered: bool) -> bool:
+    """Stop the deadlock watch; True if it fired.
+
+    An interrupt sent just before leaving may not have landed yet. Unless it was seen
+    (``delivered``), it is given bytecodes to land on here - any backward jump delivers a
+    pending one - so that it cannot strike the engine after the guarded section.
+    """
     try:
-        return WATCHDOG.leave(token)
+        fired = WATCHDOG.leave(token)
+        if fired and not delivered:
+            for _ in range(10_000):
+                pass
+        return fired
     except _DeadlockInterrupt:
         WATCHDOG.leave(token)
         return True

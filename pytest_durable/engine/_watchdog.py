@@ -17,10 +17,6 @@ from ..errors import _DeadlockInterrupt
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
-# The same C function, taking NULL: withdraws an exception not yet delivered.
-_clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
-    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
-)
 
 
 class Watchdog:
@@ -53,8 +49,9 @@ class Watchdog:
     def leave(self, token: int) -> bool:
         """Stop watching the calling thread; True if the section was interrupted.
 
-        An interrupt sent but not yet delivered is withdrawn, so it cannot strike the caller's
-        code after the guarded section (the caller must still expect one while leaving).
+        An interrupt sent just before may not have landed yet: it lands at the caller's next
+        bytecode boundary, so a caller told True must expect it (it cannot be withdrawn safely:
+        PyThreadState_SetAsyncExc(NULL) leaves the eval breaker raised for good).
         """
         ident = threading.get_ident()
         with self._lock:
@@ -65,7 +62,6 @@ class Watchdog:
             if token not in self._fired:
                 return False
             self._fired.discard(token)
-            _clear_async_exc(ident, None)
         return True
 
     def _start(self) -> None:
