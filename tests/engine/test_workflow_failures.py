@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import time
 import traceback
 from datetime import timedelta
@@ -463,3 +465,42 @@ def test_unawaited_failing_task_is_logged_not_fatal(
     assert "Task exception was never retrieved" in caplog.text
     assert "nobody listens" in caplog.text
     Replayer(workflows=[FireAndForget], strict=True).replay(handle.history)
+
+
+def test_a_caught_deadlock_leaves_the_interpreter_healthy() -> None:
+    # Withdrawing the watchdog's interrupt with PyThreadState_SetAsyncExc(NULL) used to leave the
+    # eval breaker raised for good; under a trace function (coverage) the next workflow task then
+    # spun forever. Run it in a subprocess, so a regression fails here instead of hanging.
+    script = """
+import sys, time
+from datetime import timedelta
+from pytest_durable import DurableEnvironment, WorkflowFailureError, workflow
+
+@workflow.defn
+class Spins:
+    @workflow.run
+    async def run(self) -> None:
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            pass
+
+@workflow.defn
+class Naps:
+    @workflow.run
+    async def run(self) -> str:
+        for _ in range(20):
+            await workflow.sleep(timedelta(minutes=1))
+        return "rested"
+
+with DurableEnvironment(deadlock_timeout=0.2) as env:
+    try:
+        env.run(Spins).result()
+    except WorkflowFailureError as error:
+        print(type(error.cause).__name__)
+    sys.settrace(lambda *args: None)
+    print(env.run(Naps).result())
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert completed.stdout.split() == ["WorkflowDeadlockError", "rested"]
