@@ -202,6 +202,8 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
         self._misuse("run_forever", "the engine drives the workflow loop")
 
     def run_until_complete(self, future: Any) -> Any:
+        if asyncio.iscoroutine(future):
+            future.close()  # refused: do not let it warn "never awaited" later
         self._misuse("run_until_complete", "the engine drives the workflow loop")
 
     def stop(self) -> None:
