@@ -443,3 +443,42 @@ def test_giving_up_on_a_child_with_wait_for(
     assert handle.history.of_kind(ev.ChildWorkflowExecutionCanceled)
     assert "never retrieved" not in caplog.text
     Replayer(workflows=[GivesUp], strict=True).replay(handle.history)
+
+
+def test_a_childs_activity_failure_keeps_its_whole_chain(env: DurableEnvironment) -> None:
+    from pytest_durable import ActivityError, activity
+
+    @activity.defn
+    async def flaky_payment() -> None:
+        raise ApplicationError("declined", {"code": 51}, type="Declined", non_retryable=True)
+
+    @workflow.defn
+    class Pays:
+        @workflow.run
+        async def run(self) -> None:
+            await workflow.execute_activity(
+                flaky_payment, start_to_close_timeout=timedelta(seconds=5)
+            )
+
+    @workflow.defn
+    class Orders:
+        @workflow.run
+        async def run(self) -> None:
+            await workflow.execute_child_workflow(Pays.run, id="pays")
+
+    handle = env.run(Orders)
+    with pytest.raises(WorkflowFailureError) as info:
+        handle.result()
+    child_error = info.value.cause
+    assert isinstance(child_error, ChildWorkflowError)
+    activity_error = child_error.cause
+    assert isinstance(activity_error, ActivityError)
+    assert activity_error.activity_type == "flaky_payment"
+    assert activity_error.retry_state is RetryState.NON_RETRYABLE_FAILURE
+    assert activity_error.scheduled_event_id == 3
+    application_error = activity_error.cause
+    assert isinstance(application_error, ApplicationError)
+    assert (application_error.type, list(application_error.details)) == (
+        "Declined",
+        [{"code": 51}],
+    )

@@ -268,3 +268,22 @@ def test_types_local_to_a_test_function_decode(env: DurableEnvironment) -> None:
     assert env.run(Packing, box).result() == box
     assert seen == [box, box, box]
     assert all(type(b) is Box and type(b.parts[0]) is Part for b in seen)
+
+
+def test_one_unresolvable_annotation_does_not_hide_the_others(env: DurableEnvironment) -> None:
+    seen: list[Any] = []
+
+    @activity.defn
+    async def mixed(address: Address, mystery: NoSuchType) -> None:  # type: ignore[name-defined]  # noqa: F821
+        seen.append((address, mystery))
+
+    @workflow.defn
+    class Mixed:
+        @workflow.run
+        async def run(self) -> None:
+            await workflow.execute_activity(
+                mixed, Address("a", "b"), {"x": 1}, start_to_close_timeout=TIMEOUT
+            )
+
+    env.run(Mixed).result()
+    assert seen == [(Address("a", "b"), {"x": 1})]  # the known hint decodes, the other is left

@@ -365,3 +365,138 @@ def test_changed_continue_as_new_input_is_a_warning(env: DurableEnvironment) -> 
     with pytest.warns(ReplayDivergenceWarning, match="continue-as-new passes other input"):
         Replayer(workflows=[LoopFaster]).replay(first_run)
     Replayer(workflows=[Loop], strict=True).replay(first_run)
+
+
+# --- every kind of mismatch Temporal would catch ----------------------------------------------
+
+
+@workflow.defn(name="Family")
+class Family:
+    @workflow.run
+    async def run(self) -> str:
+        workflow.patched("v1")
+        kid: str = await workflow.execute_child_workflow(Kid.run, id="kid")
+        return kid
+
+
+@workflow.defn
+class Kid:
+    @workflow.run
+    async def run(self) -> str:
+        return "kid"
+
+
+@workflow.defn
+class OtherKid:
+    @workflow.run
+    async def run(self) -> str:
+        return "other"
+
+
+def test_changed_child_type(env: DurableEnvironment) -> None:
+    history = env.run(Family).history
+
+    @workflow.defn(name="Family")
+    class Adopts:
+        @workflow.run
+        async def run(self) -> str:
+            workflow.patched("v1")
+            kid: str = await workflow.execute_child_workflow(OtherKid.run, id="kid")
+            return kid
+
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[Adopts]).replay(history)
+    initiated = history.of_kind(ev.StartChildWorkflowExecutionInitiated)[0]
+    assert info.value.event_id == initiated.event_id
+    assert "child workflow type 'OtherKid' does not match the recorded 'Kid'" in str(info.value)
+    assert info.value.actual == "StartChildWorkflow(workflow_type='OtherKid')"
+
+
+def test_changed_patch_id(env: DurableEnvironment) -> None:
+    history = env.run(Family).history
+
+    @workflow.defn(name="Family")
+    class Renamed:
+        @workflow.run
+        async def run(self) -> str:
+            workflow.patched("v1-renamed")
+            kid: str = await workflow.execute_child_workflow(Kid.run, id="kid")
+            return kid
+
+    # The recorded marker is not this patch, so the code takes the old branch and issues no
+    # marker: the recorded one is left unmatched.
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[Renamed]).replay(history)
+    marker = history.of_kind(ev.MarkerRecorded)[0]
+    assert info.value.event_id == marker.event_id
+    assert info.value.expected == "MarkerRecorded('patch', {'patch_id': 'v1'})"
+
+
+def test_changed_continue_as_new_target(env: DurableEnvironment) -> None:
+    @workflow.defn(name="Relay")
+    class Relay:
+        @workflow.run
+        async def run(self) -> None:
+            workflow.continue_as_new(workflow=Kid)
+
+    @workflow.defn(name="Relay")
+    class RelayElsewhere:
+        @workflow.run
+        async def run(self) -> None:
+            workflow.continue_as_new(workflow=OtherKid)
+
+    first = env.run(Relay).histories[0]
+    with pytest.raises(NondeterminismError, match="continue-as-new targets another workflow"):
+        Replayer(workflows=[RelayElsewhere]).replay(first)
+
+
+def test_cancelling_something_else(env: DurableEnvironment) -> None:
+    @workflow.defn(name="Cancels")
+    class CancelsFirst:
+        @workflow.run
+        async def run(self) -> None:
+            first = asyncio.ensure_future(workflow.sleep(timedelta(hours=1)))
+            second = asyncio.ensure_future(workflow.sleep(timedelta(hours=2)))
+            await workflow.sleep(timedelta(minutes=1))
+            first.cancel()
+            await second
+
+    @workflow.defn(name="Cancels")
+    class CancelsSecond:
+        @workflow.run
+        async def run(self) -> None:
+            first = asyncio.ensure_future(workflow.sleep(timedelta(hours=1)))
+            second = asyncio.ensure_future(workflow.sleep(timedelta(hours=2)))
+            await workflow.sleep(timedelta(minutes=1))
+            second.cancel()
+            await first
+
+    history = env.run(CancelsFirst).history
+    hour, two_hours = (
+        e.event_id
+        for e in history.of_kind(ev.TimerStarted)
+        if isinstance(e, ev.TimerStarted) and e.duration_ns > 60 * 10**9
+    )
+    canceled = history.of_kind(ev.TimerCanceled)[0]
+    assert isinstance(canceled, ev.TimerCanceled) and canceled.started_event_id == hour
+    with pytest.raises(NondeterminismError) as info:
+        Replayer(workflows=[CancelsSecond]).replay(history)
+    assert info.value.event_id == canceled.event_id
+    assert f"the code cancels what event {two_hours} started, history cancels event {hour}" in str(
+        info.value
+    )
+
+
+def test_history_with_a_command_event_out_of_place(env: DurableEnvironment) -> None:
+    history = env.run(Kid).history
+    events = list(history)
+    # Drop the WorkflowTaskCompleted that the closing command follows.
+    broken = History([*events[:1], *[_renumbered(e, 2) for e in events[2:]]])
+    with pytest.raises(HistoryFormatError, match="does not follow a WorkflowTaskCompleted"):
+        Replayer(workflows=[Kid]).replay(broken)
+
+
+def _renumbered(event: ev.Event, event_id: int) -> ev.Event:
+    import dataclasses
+
+    return dataclasses.replace(event, event_id=event_id)
