@@ -31,7 +31,8 @@ import pytest
 
 from .errors import InvalidArgumentError
 from .fixtures import ActivityEnvironment, DurableConfig, DurableEnvironment
-from .fixtures._config import MARKER_HELP, SETTINGS, Setting, render_timelines
+from .fixtures._config import MARKER_HELP, SETTINGS, Setting
+from .fixtures._report import render_timelines
 
 CONFIG_KEY = pytest.StashKey[DurableConfig]()
 """The session's resolved settings, in ``config.stash``."""

@@ -8,7 +8,7 @@ import pytest
 
 from pytest_durable import DurableEnvironment
 from pytest_durable.fixtures import DurableConfig
-from pytest_durable.fixtures._config import render_timelines
+from pytest_durable.fixtures._report import render_timelines
 
 from ._support import WORKFLOWS
 
