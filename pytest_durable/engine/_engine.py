@@ -278,6 +278,7 @@ class Engine:
 
     def signal(self, workflow_id: str, name: str, args: Sequence[Any]) -> None:
         run = self._open_run(workflow_id, f"signal {name!r} to")
+        run.definition.signal_name(name)  # an unknown name raises, listing the known ones
         self._append_input(
             run,
             [

@@ -305,7 +305,14 @@ class History(Sequence[Event]):
                     f"{source}: events[{i - 1}] has id {event.event_id}, expected {i} "
                     "(event ids are consecutive from 1)"
                 )
-        return cls(events)
+        history = cls(events)
+        for key in ("workflow_type", "workflow_id", "run_id"):
+            if key in doc and doc[key] != getattr(history, key):
+                raise HistoryFormatError(
+                    f"{source}: header {key} {doc[key]!r} does not match the first event's "
+                    f"{getattr(history, key)!r}; the file was edited inconsistently"
+                )
+        return history
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the canonical document to ``path`` (parents are created)."""

@@ -25,6 +25,7 @@ from ..errors import (
     CancelledError,
     ChildWorkflowError,
     FailureError,
+    InvalidArgumentError,
     PayloadError,
     QueryError,
     RetryState,
@@ -116,6 +117,7 @@ class WorkflowInstance:
         self.patches: dict[str, bool] = {}
         self.recorded_patches: frozenset[str] = frozenset()
         self.activity_seq = 0
+        self.pending_activity_ids: dict[str, asyncio.Future[Any]] = {}
         self.timer_seq = 0
         self.child_seq = 0
         self.obj: Any = None
@@ -475,9 +477,16 @@ class WorkflowInstance:
 
     def schedule_activity(self, command: ScheduleActivity) -> asyncio.Future[Any]:
         self.check_may_issue("schedule an activity")
+        pending = self.pending_activity_ids
+        if command.activity_id in pending and not pending[command.activity_id].done():
+            raise InvalidArgumentError(
+                f"activity id {command.activity_id!r} is already used by an activity of this "
+                "workflow that has not finished; give each concurrent activity its own id"
+            )
         self.activity_seq += 1
         future: asyncio.Future[Any] = _ActivityFuture(self, command, loop=self.loop)
         command.future = future
+        pending[command.activity_id] = future
         self.commands.append(command)
         return future
 
