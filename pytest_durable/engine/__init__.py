@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from . import _events as events
 from ._clock import Clock, LoopIdle, RealClock, TimerHandle, VirtualClock, VirtualTimeLoop
-from ._engine import Engine, Execution
+from ._engine import Engine
 from ._history import History, format_duration, format_time, parse_duration, parse_time
 from ._replay import ReplayDivergenceWarning
 from ._replayer import Replayer, ReplayResult
+from ._runs import Execution
 from ._store import InMemoryStore, RunKey, Store
 
 __all__ = [

@@ -25,7 +25,8 @@ from ._failure import encode_failure, error_type_of
 from ._payload import encode
 
 if TYPE_CHECKING:
-    from ._engine import Engine, _Run
+    from ._engine import Engine
+    from ._runs import _Run
 
 
 @runtime_checkable

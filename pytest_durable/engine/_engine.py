@@ -16,14 +16,14 @@ from typing import Any
 from ..common import RetryPolicy, decide_retry, to_ns
 from ..errors import (
     ApplicationError,
-    RetryState,
     UnknownWorkflowError,
     WorkflowAlreadyStartedError,
     WorkflowNotRunningError,
 )
 from . import _events as ev
 from ._activities import ActivityRunner, InlineActivity
-from ._clock import Clock, TimerHandle, VirtualTimeLoop
+from ._clock import Clock, VirtualTimeLoop
+from ._command_events import command_to_event
 from ._commands import (
     CLOSING_COMMANDS,
     CancelTimer,
@@ -32,7 +32,6 @@ from ._commands import (
     CompleteWorkflow,
     ContinueAsNew,
     FailWorkflow,
-    RecordMarker,
     RequestCancelActivity,
     RequestCancelChild,
     ScheduleActivity,
@@ -44,96 +43,10 @@ from ._failure import encode_failure, error_type_of
 from ._instance import WorkflowInstance
 from ._payload import decode, encode
 from ._replay import replay_into
-from ._store import InMemoryStore, RunKey, Store
+from ._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execution, _Run
+from ._store import InMemoryStore, Store
 
 ActivityImpl = ActivityDefinition | InlineActivity
-
-#: Run statuses, as tests see them.
-RUNNING = "running"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-CONTINUED_AS_NEW = "continued_as_new"
-
-
-class _Run:
-    """The engine's state for one run: its history mirror, instance cache and work in flight."""
-
-    __slots__ = (
-        "activities",
-        "cancel_requested",
-        "children",
-        "closed",
-        "closing",
-        "definition",
-        "delivered",
-        "events",
-        "exception",
-        "execution",
-        "instance",
-        "key",
-        "result",
-        "retry_state",
-        "run_id",
-        "status",
-        "task_scheduled",
-        "timers",
-        "workflow_id",
-    )
-
-    def __init__(self, execution: Execution, definition: WorkflowDefinition, run_id: str):
-        self.execution = execution
-        self.definition = definition
-        self.workflow_id = execution.workflow_id
-        self.run_id = run_id
-        self.key: RunKey = (execution.workflow_id, run_id)
-        self.events: list[ev.Event] = []
-        self.instance: WorkflowInstance | None = None
-        self.delivered = 0
-        self.task_scheduled = False
-        self.cancel_requested = False
-        self.closed = False
-        #: Set while carrying out a task whose last command closes the run: nothing may be
-        #: appended after the closing event, so work those commands start records nothing.
-        self.closing = False
-        self.status = RUNNING
-        self.result: Any = None
-        self.exception: BaseException | None = None
-        #: Why a failed run was not retried (reported to a parent with the failure).
-        self.retry_state = RetryState.RETRY_POLICY_NOT_SET
-        self.activities: dict[int, Any] = {}
-        self.timers: dict[int, TimerHandle] = {}
-        self.children: dict[int, str] = {}
-
-
-class Execution:
-    """A workflow id's chain of runs (more than one after continue-as-new)."""
-
-    def __init__(
-        self,
-        workflow_id: str,
-        done: asyncio.Future[None],
-        parent: tuple[_Run, int] | None,
-        retry_policy: RetryPolicy | None = None,
-    ) -> None:
-        self.workflow_id = workflow_id
-        self.runs: list[_Run] = []
-        self.done = done
-        self.parent = parent
-        #: Failed runs are retried as new runs under this policy (workflows have none by default).
-        self.retry_policy = retry_policy
-        #: The backoff timer before the next attempt's run, while one is pending.
-        self.retry_timer: TimerHandle | None = None
-
-    @property
-    def current(self) -> _Run:
-        return self.runs[-1]
-
-    @property
-    def is_open(self) -> bool:
-        """Whether a run is in progress or the next attempt's run is pending."""
-        return self.retry_timer is not None or not self.current.closed
-
 
 class Engine:
     """Runs workflows on a host loop; see the module docstring.
@@ -377,7 +290,7 @@ class Engine:
         base = len(events)
         new: list[ev.Event] = [ev.WorkflowTaskCompleted(event_id=base + 1, time_ns=now)]
         for command in commands:
-            event = self._command_event(command, base + len(new) + 1, now)
+            event = command_to_event(command, base + len(new) + 1, now, self._new_run_id)
             new.append(event)
             instance.bind(command, event.event_id)
         self.store.append(run.key, new, expected_length=base)
@@ -389,79 +302,6 @@ class Engine:
             run.closing = True
         for command, event in zip(commands, new[1:], strict=True):
             self._carry_out(run, command, event)
-
-    def _command_event(self, command: Command, event_id: int, now: int) -> ev.Event:
-        match command:
-            case ScheduleActivity():
-                return ev.ActivityTaskScheduled(
-                    event_id=event_id,
-                    time_ns=now,
-                    activity_id=command.activity_id,
-                    activity_type=command.activity_type,
-                    input=command.args,
-                    schedule_to_close_timeout_ns=command.schedule_to_close_ns,
-                    schedule_to_start_timeout_ns=command.schedule_to_start_ns,
-                    start_to_close_timeout_ns=command.start_to_close_ns,
-                    heartbeat_timeout_ns=command.heartbeat_ns,
-                    retry_policy=command.retry_policy.to_json() if command.retry_policy else None,
-                )
-            case StartTimer():
-                return ev.TimerStarted(
-                    event_id=event_id,
-                    time_ns=now,
-                    timer_id=str(command.seq),
-                    duration_ns=command.duration_ns,
-                )
-            case CancelTimer():
-                assert command.target.event_id is not None
-                return ev.TimerCanceled(
-                    event_id=event_id, time_ns=now, started_event_id=command.target.event_id
-                )
-            case RequestCancelActivity():
-                assert command.target.event_id is not None
-                return ev.ActivityTaskCancelRequested(
-                    event_id=event_id, time_ns=now, scheduled_event_id=command.target.event_id
-                )
-            case RecordMarker():
-                return ev.MarkerRecorded(
-                    event_id=event_id,
-                    time_ns=now,
-                    marker_name=command.name,
-                    details=command.details,
-                )
-            case StartChildWorkflow():
-                return ev.StartChildWorkflowExecutionInitiated(
-                    event_id=event_id,
-                    time_ns=now,
-                    workflow_type=command.workflow_type,
-                    workflow_id=command.workflow_id,
-                    input=command.args,
-                    retry_policy=command.retry_policy.to_json() if command.retry_policy else None,
-                )
-            case RequestCancelChild():
-                assert command.target.event_id is not None
-                return ev.RequestCancelChildWorkflowExecution(
-                    event_id=event_id, time_ns=now, initiated_event_id=command.target.event_id
-                )
-            case CompleteWorkflow():
-                return ev.WorkflowExecutionCompleted(
-                    event_id=event_id, time_ns=now, result=command.result
-                )
-            case FailWorkflow():
-                return ev.WorkflowExecutionFailed(
-                    event_id=event_id, time_ns=now, failure=command.failure
-                )
-            case CancelWorkflow():
-                return ev.WorkflowExecutionCanceled(event_id=event_id, time_ns=now)
-            case ContinueAsNew():
-                return ev.WorkflowExecutionContinuedAsNew(
-                    event_id=event_id,
-                    time_ns=now,
-                    new_run_id=self._new_run_id(),
-                    workflow_type=command.workflow_type,
-                    input=command.args,
-                )
-        raise AssertionError(f"unhandled command {command!r}")
 
     def _carry_out(self, run: _Run, command: Command, event: ev.Event) -> None:
         """Do what a recorded command asks: schedule work, start timers, close the run."""

@@ -1,0 +1,100 @@
+"""The engine's state per run and per workflow id."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..common import RetryPolicy
+from ..errors import RetryState
+from . import _events as ev
+from ._clock import TimerHandle
+from ._definitions import WorkflowDefinition
+from ._instance import WorkflowInstance
+from ._store import RunKey
+
+#: Run statuses, as tests see them.
+RUNNING = "running"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+CONTINUED_AS_NEW = "continued_as_new"
+
+
+class _Run:
+    """The engine's state for one run: its history mirror, instance cache and work in flight."""
+
+    __slots__ = (
+        "activities",
+        "cancel_requested",
+        "children",
+        "closed",
+        "closing",
+        "definition",
+        "delivered",
+        "events",
+        "exception",
+        "execution",
+        "instance",
+        "key",
+        "result",
+        "retry_state",
+        "run_id",
+        "status",
+        "task_scheduled",
+        "timers",
+        "workflow_id",
+    )
+
+    def __init__(self, execution: Execution, definition: WorkflowDefinition, run_id: str):
+        self.execution = execution
+        self.definition = definition
+        self.workflow_id = execution.workflow_id
+        self.run_id = run_id
+        self.key: RunKey = (execution.workflow_id, run_id)
+        self.events: list[ev.Event] = []
+        self.instance: WorkflowInstance | None = None
+        self.delivered = 0
+        self.task_scheduled = False
+        self.cancel_requested = False
+        self.closed = False
+        #: Set while carrying out a task whose last command closes the run: nothing may be
+        #: appended after the closing event, so work those commands start records nothing.
+        self.closing = False
+        self.status = RUNNING
+        self.result: Any = None
+        self.exception: BaseException | None = None
+        #: Why a failed run was not retried (reported to a parent with the failure).
+        self.retry_state = RetryState.RETRY_POLICY_NOT_SET
+        self.activities: dict[int, Any] = {}
+        self.timers: dict[int, TimerHandle] = {}
+        self.children: dict[int, str] = {}
+
+
+class Execution:
+    """A workflow id's chain of runs (more than one after continue-as-new)."""
+
+    def __init__(
+        self,
+        workflow_id: str,
+        done: asyncio.Future[None],
+        parent: tuple[_Run, int] | None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.runs: list[_Run] = []
+        self.done = done
+        self.parent = parent
+        #: Failed runs are retried as new runs under this policy (workflows have none by default).
+        self.retry_policy = retry_policy
+        #: The backoff timer before the next attempt's run, while one is pending.
+        self.retry_timer: TimerHandle | None = None
+
+    @property
+    def current(self) -> _Run:
+        return self.runs[-1]
+
+    @property
+    def is_open(self) -> bool:
+        """Whether a run is in progress or the next attempt's run is pending."""
+        return self.retry_timer is not None or not self.current.closed
