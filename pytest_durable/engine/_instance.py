@@ -21,22 +21,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import (
-    ActivityError,
     CancelledError,
-    ChildWorkflowError,
     FailureError,
     InvalidArgumentError,
     PayloadError,
     QueryError,
-    RetryState,
-    UnknownWorkflowError,
-    WorkflowAlreadyStartedError,
     WorkflowDeadlockError,
     _ContinueAsNew,
     _DeadlockInterrupt,
     is_cancelled_exception,
 )
 from . import _events as ev
+from ._apply import activity_error, apply_event
 from ._commands import (
     CancelTimer,
     CancelWorkflow,
@@ -52,9 +48,9 @@ from ._commands import (
     StartTimer,
 )
 from ._definitions import WorkflowDefinition
-from ._failure import decode_failure, encode_failure
+from ._failure import encode_failure
 from ._loop import DurableTimerHandle, WorkflowEventLoop
-from ._payload import decode, encode
+from ._payload import encode
 from ._watchdog import WATCHDOG
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -161,7 +157,7 @@ class WorkflowInstance:
         try:
             try:
                 for event in events:
-                    self._apply(event)
+                    apply_event(self, event)
                 if self.main_task is None and not self.closed:
                     self._start_main()
                 self._run_until_blocked()
@@ -339,110 +335,6 @@ class WorkflowInstance:
         self.loop._ready.clear()
 
     # --- applying events -----------------------------------------------------------------------
-
-    def _apply(self, event: ev.Event) -> None:
-        match event:
-            case ev.ActivityTaskCompleted():
-                cmd = self.by_event.pop(event.scheduled_event_id, None)
-                if isinstance(cmd, ScheduleActivity) and cmd.future and not cmd.future.done():
-                    cmd.future.set_result(decode(event.result, cmd.result_hint))
-            case ev.ActivityTaskFailed() | ev.ActivityTaskTimedOut():
-                cmd = self.by_event.pop(event.scheduled_event_id, None)
-                if isinstance(cmd, ScheduleActivity) and cmd.future and not cmd.future.done():
-                    cmd.future.set_exception(
-                        self._activity_error(cmd, decode_failure(event.failure), event.retry_state)
-                    )
-            case ev.ActivityTaskCanceled():
-                cmd = self.by_event.pop(event.scheduled_event_id, None)
-                if isinstance(cmd, ScheduleActivity) and cmd.future and not cmd.future.done():
-                    cmd.future.set_exception(
-                        self._activity_error(
-                            cmd, CancelledError("activity cancelled"), "CANCEL_REQUESTED"
-                        )
-                    )
-            case ev.TimerFired():
-                cmd = self.by_event.pop(event.started_event_id, None)
-                if isinstance(cmd, StartTimer) and cmd.handle is not None:
-                    cmd.fired = True
-                    if not cmd.handle._cancelled:
-                        self.loop._ready.append(cmd.handle)
-            case ev.WorkflowExecutionSignaled():
-                self._deliver_signal(event.signal_name, event.input)
-            case ev.WorkflowExecutionCancelRequested():
-                self.cancel_requested = True
-                if self.main_task is not None:
-                    self.main_task.cancel()
-            case ev.ChildWorkflowExecutionStarted():
-                cmd = self.by_event.get(event.initiated_event_id)
-                if isinstance(cmd, StartChildWorkflow) and cmd.started and not cmd.started.done():
-                    cmd.started.set_result(event.run_id)
-            case ev.StartChildWorkflowExecutionFailed():
-                cmd = self.by_event.pop(event.initiated_event_id, None)
-                if isinstance(cmd, StartChildWorkflow):
-                    # The engine records why; an unregistered type is not an id clash.
-                    error_type = (
-                        UnknownWorkflowError
-                        if event.cause.startswith("unknown workflow type")
-                        else WorkflowAlreadyStartedError
-                    )
-                    error = error_type(
-                        f"child workflow id {cmd.workflow_id!r} could not start: {event.cause}"
-                    )
-                    for fut in (cmd.started, cmd.result):
-                        if fut is not None and not fut.done():
-                            fut.set_exception(error)
-                    if cmd.result is not None:
-                        # Whoever awaited the start saw the error; the result future that was
-                        # never handed out must not complain that nobody retrieved it.
-                        cmd.result.exception()
-            case ev.ChildWorkflowExecutionCompleted():
-                cmd = self.by_event.pop(event.initiated_event_id, None)
-                if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
-                    cmd.result.set_result(decode(event.result, cmd.result_hint))
-            case ev.ChildWorkflowExecutionFailed():
-                cmd = self.by_event.pop(event.initiated_event_id, None)
-                if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
-                    cmd.result.set_exception(
-                        self._child_error(cmd, decode_failure(event.failure), event.retry_state)
-                    )
-            case ev.ChildWorkflowExecutionCanceled():
-                cmd = self.by_event.pop(event.initiated_event_id, None)
-                if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
-                    cmd.result.set_exception(
-                        self._child_error(cmd, CancelledError("child workflow cancelled"), None)
-                    )
-            case _:
-                # Started, task boundaries, and informational events need no action.
-                pass
-
-    def _activity_error(
-        self, cmd: ScheduleActivity, cause: BaseException, retry_state: str | None
-    ) -> ActivityError:
-        error = ActivityError(
-            f"activity {cmd.activity_type!r} (id {cmd.activity_id!r}) failed",
-            activity_type=cmd.activity_type,
-            activity_id=cmd.activity_id,
-            scheduled_event_id=cmd.event_id or 0,
-            retry_state=RetryState(retry_state) if retry_state else None,
-        )
-        error.__cause__ = cause
-        return error
-
-    def _child_error(
-        self, cmd: StartChildWorkflow, cause: BaseException, retry_state: str | None
-    ) -> ChildWorkflowError:
-        run_id = ""
-        if cmd.started is not None and cmd.started.done() and not cmd.started.exception():
-            run_id = cmd.started.result()
-        error = ChildWorkflowError(
-            f"child workflow {cmd.workflow_type!r} (id {cmd.workflow_id!r}) failed",
-            workflow_type=cmd.workflow_type,
-            workflow_id=cmd.workflow_id,
-            run_id=run_id,
-            retry_state=RetryState(retry_state) if retry_state else None,
-        )
-        error.__cause__ = cause
-        return error
 
     def _deliver_signal(self, name: str, raw_args: Sequence[Any]) -> None:
         if not self._ensure_object():
@@ -674,7 +566,7 @@ class _ActivityFuture(asyncio.Future[Any]):
         instance = self._instance
         instance.cancel_activity(self._command)
         self.set_exception(
-            instance._activity_error(
+            activity_error(
                 self._command, CancelledError("activity cancelled"), "CANCEL_REQUESTED"
             )
         )
