@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,21 +66,42 @@ class ActivityInfo:
 class ActivityContext:
     """The running attempt's context: its info, heartbeat sink and cancellation flag."""
 
-    __slots__ = ("_cancelled", "_heartbeat", "info")
+    __slots__ = ("_cancelled", "_heartbeat", "_info", "_make_info")
 
-    def __init__(self, info: ActivityInfo, heartbeat: Callable[[Sequence[Any]], None]) -> None:
-        self.info = info
+    def __init__(
+        self,
+        info: ActivityInfo | Callable[[], ActivityInfo],
+        heartbeat: Callable[[Sequence[Any]], None],
+    ) -> None:
+        # Info may be given as a factory: most activities never ask for it, and building it
+        # (three datetimes, three timedeltas) is a third of an attempt's bookkeeping.
+        if isinstance(info, ActivityInfo):
+            self._info: ActivityInfo | None = info
+            self._make_info: Callable[[], ActivityInfo] | None = None
+        else:
+            self._info = None
+            self._make_info = info
         self._heartbeat = heartbeat
-        self._cancelled = threading.Event()
+        # A plain flag: set on the loop thread, polled by sync activities on theirs; a bool
+        # store is atomic, and a threading.Event (a Condition and a Lock) costs microseconds.
+        self._cancelled = False
+
+    @property
+    def info(self) -> ActivityInfo:
+        info = self._info
+        if info is None:
+            assert self._make_info is not None
+            info = self._info = self._make_info()
+        return info
 
     def heartbeat(self, details: Sequence[Any]) -> None:
         self._heartbeat(details)
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        self._cancelled = True
 
     def is_cancelled(self) -> bool:
-        return self._cancelled.is_set()
+        return self._cancelled
 
 
 _context: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar(

@@ -135,7 +135,7 @@ class Attempt:
     def now_ns(self) -> int:
         return self.engine.clock.now_ns()
 
-    def info(self) -> _activity.ActivityInfo:
+    def info(self, heartbeat_details: tuple[Any, ...] | None = None) -> _activity.ActivityInfo:
         act = self.activity
         run = act.run
         return _activity.ActivityInfo(
@@ -148,7 +148,9 @@ class Attempt:
             scheduled_time=_dt(act.first_scheduled_ns),
             current_attempt_scheduled_time=_dt(self.scheduled_ns),
             started_time=_dt(self.started_ns),
-            heartbeat_details=tuple(act.heartbeat_details),
+            heartbeat_details=(
+                tuple(act.heartbeat_details) if heartbeat_details is None else heartbeat_details
+            ),
             schedule_to_close_timeout=_td(act.schedule_to_close_ns),
             start_to_close_timeout=_td(act.start_to_close_ns),
             heartbeat_timeout=_td(act.heartbeat_ns),
@@ -323,7 +325,11 @@ class ActivityRunner:
         except Exception as exc:
             attempt.fail(exc)
             return
-        context = _activity.ActivityContext(attempt.info(), attempt.heartbeat)
+        # Heartbeat details as they are now: the attempt's own heartbeats must not show up.
+        details = tuple(attempt.activity.heartbeat_details)
+        context = _activity.ActivityContext(
+            lambda: attempt.info(heartbeat_details=details), attempt.heartbeat
+        )
         attempt.context = context
         ctx = contextvars.copy_context()
         ctx.run(_activity._context.set, context)
@@ -561,5 +567,7 @@ class ActivityRunner:
             if timer is not None:
                 timer.cancel()
         act.deadline_timer = act.retry_timer = None
+        # Break the state <-> attempt cycle (a finished attempt checks its own flag).
+        act.attempt_handle = None
         if act in self._waiting:
             self._waiting.remove(act)

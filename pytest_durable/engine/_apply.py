@@ -21,21 +21,37 @@ if TYPE_CHECKING:
     from ._instance import WorkflowInstance
 
 
+_INERT_EVENTS = frozenset(
+    {ev.WorkflowExecutionStarted, ev.WorkflowTaskCompleted, ev.ActivityTaskStarted}
+)
+"""Events a workflow instance has nothing to do for (about half of all events)."""
+
+
 def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
     """Resolve what ``event`` answers: a future, a timer, a signal, a cancellation."""
+    if type(event) in _INERT_EVENTS:
+        return
     match event:
         case ev.ActivityTaskCompleted():
             cmd = instance.by_event.pop(event.scheduled_event_id, None)
+            if isinstance(cmd, ScheduleActivity):
+                instance.release_activity_id(cmd)
             if isinstance(cmd, ScheduleActivity) and cmd.future and not cmd.future.done():
                 cmd.future.set_result(decode(event.result, cmd.result_hint))
+                # Break the command <-> future cycle so both die by refcount, not by GC.
+                cmd.future = None
         case ev.ActivityTaskFailed() | ev.ActivityTaskTimedOut():
             cmd = instance.by_event.pop(event.scheduled_event_id, None)
+            if isinstance(cmd, ScheduleActivity):
+                instance.release_activity_id(cmd)
             if isinstance(cmd, ScheduleActivity) and cmd.future and not cmd.future.done():
                 cmd.future.set_exception(
                     activity_error(cmd, decode_failure(event.failure), event.retry_state)
                 )
         case ev.ActivityTaskCanceled():
             cmd = instance.by_event.pop(event.scheduled_event_id, None)
+            if isinstance(cmd, ScheduleActivity):
+                instance.release_activity_id(cmd)
             if isinstance(cmd, ScheduleActivity) and cmd.future and not cmd.future.done():
                 cmd.future.set_exception(
                     activity_error(

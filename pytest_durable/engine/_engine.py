@@ -536,6 +536,10 @@ class Engine:
 def _renumber(event: ev.Event, event_id: int) -> ev.Event:
     if event.event_id == event_id:
         return event
+    if event.event_id == 0:
+        # A fresh event nobody else holds yet: number it in place instead of rebuilding it.
+        object.__setattr__(event, "event_id", event_id)
+        return event
     fields = {name: getattr(event, name) for name in event.__dataclass_fields__}
     fields["event_id"] = event_id
     return type(event)(**fields)

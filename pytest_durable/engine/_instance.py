@@ -104,7 +104,8 @@ class WorkflowInstance:
         self.now_ns = started.time_ns
         self.deadlock_budget_s = deadlock_budget_s
         self.loop = WorkflowEventLoop(self)  # type: ignore[abstract]
-        self.random = random.Random(started.randomness_seed)
+        # Created on first use: a Mersenne Twister holds 2.5 KiB, a third of a parked workflow.
+        self._random: random.Random | None = None
         self.replaying = False
         self.query_mode: str | None = None
         self.commands: list[Command] = []
@@ -134,6 +135,14 @@ class WorkflowInstance:
         self._context = contextvars.copy_context()
         #: Whether this activation has caught the deadlock watchdog's interrupt.
         self._interrupt_seen = False
+
+    @property
+    def random(self) -> random.Random:
+        """The run's seeded randomness (``workflow.random()``)."""
+        rng = self._random
+        if rng is None:
+            rng = self._random = random.Random(self.started.randomness_seed)
+        return rng
 
     # --- activation ----------------------------------------------------------------------------
 
@@ -330,8 +339,13 @@ class WorkflowInstance:
         self.closed = True
         # Nothing after the closing command can matter; drop what the code left pending.
         self.commands.append(command)
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
+        # Not asyncio.all_tasks(loop): it scans every task of every workflow in the process.
+        tasks = list(self.loop.tasks or ())
+        if self.main_task is not None:
+            tasks.append(self.main_task)
+        for task in tasks:
+            if not task.done():
+                task.cancel()
         self.loop._ready.clear()
 
     # --- applying events -----------------------------------------------------------------------
@@ -366,6 +380,23 @@ class WorkflowInstance:
                 f"query {self.query_mode!r} tried to {what}; queries are read-only and must "
                 "not schedule activities, timers, child workflows or tasks"
             )
+
+    def _release_activity_id(self, command: ScheduleActivity) -> None:
+        # The duplicate-id check concerns activities in flight only; a later activity may
+        # already reuse the id (after a TRY_CANCEL), so only drop this command's own entry.
+        pending = self.pending_activity_ids
+        if pending.get(command.activity_id) is command.future:
+            del pending[command.activity_id]
+
+    def release_activity_id(self, command: ScheduleActivity) -> None:
+        """Forget a finished activity's id (the duplicate-id check is for ones in flight).
+
+        A later activity may already reuse the id after a cancellation, so only this
+        command's own entry is dropped.
+        """
+        pending = self.pending_activity_ids
+        if pending.get(command.activity_id) is command.future:
+            del pending[command.activity_id]
 
     def schedule_activity(self, command: ScheduleActivity) -> asyncio.Future[Any]:
         self.check_may_issue("schedule an activity")

@@ -55,10 +55,14 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
 
     def __init__(self, instance: WorkflowInstance) -> None:
         self.instance = instance
+        # A deque: a wide fan-out (gather of a thousand activities) readies that many handles.
         self._ready: collections.deque[asyncio.Handle] = collections.deque()
         self._running = False
         self._exception_handler: Any = None
         self.errors: list[BaseException] = []
+        #: Tasks workflow code started (the main task is the instance's). Kept here because
+        #: asyncio.all_tasks(loop) scans every task in the process: O(live workflows).
+        self.tasks: set[asyncio.Task[Any]] | None = None
 
     # --- running -------------------------------------------------------------------------------
 
@@ -143,7 +147,12 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
             if asyncio.iscoroutine(coro):
                 coro.close()
             raise
-        return asyncio.Task(coro, loop=self, name=name, context=context)
+        task = asyncio.Task(coro, loop=self, name=name, context=context)
+        if self.tasks is None:
+            self.tasks = set()
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         pass
