@@ -68,6 +68,14 @@ class WorkflowBlockedError(DurableError):
     """The environment cannot make progress: nothing is scheduled that could wake the workflow."""
 
 
+class UnboundedRetryError(DurableError):
+    """An activity kept failing under a retry policy with no limit: the test would never end.
+
+    Temporal retries such an activity forever, which is right in production and a hung test
+    here; the environment stops after ``max_unbounded_attempts`` attempts and says so.
+    """
+
+
 class QueryError(DurableError):
     """A query failed, or tried to do something only workflow code may do."""
 

@@ -17,6 +17,7 @@ from ..errors import (
     RetryState,
     TimeoutError,
     TimeoutType,
+    UnboundedRetryError,
 )
 from . import _events as ev
 from ._clock import TimerHandle
@@ -483,6 +484,7 @@ class ActivityRunner:
             schedule_to_close_deadline_ns=deadline,
         )
         if decision.delay_ns is not None:
+            self._check_unbounded(act, attempt.number, deadline, error)
             act.attempt += 1
             act.attempt_handle = None
             act.retry_timer = engine.clock.call_at(
@@ -491,6 +493,30 @@ class ActivityRunner:
             return
         started_ns = attempt.started_ns if attempt.started else None
         self._record_failure(act, attempt.number, error, decision.state, started_ns)
+
+    def _check_unbounded(
+        self, act: ActivityState, attempt: int, deadline: int | None, error: BaseException
+    ) -> None:
+        """Stop a retry loop that nothing in its policy would ever end (see the engine's option).
+
+        Raised on the host loop, the error ends the drive; the activity is left unretried, so
+        the history stays as it was (nothing is recorded that the workflow would have to see).
+        """
+        limit = self.engine.max_unbounded_attempts
+        policy = act.retry_policy
+        if limit is None or deadline is not None or policy is None:
+            return
+        if policy.maximum_attempts == 0 and attempt >= limit:
+            self._finish(act)
+            raise UnboundedRetryError(
+                f"activity {act.activity_type!r} (id {act.activity_id!r}) of workflow "
+                f"{act.run.workflow_id!r} has failed {attempt} times, most recently with "
+                f"{type(error).__name__}: {error}. Its retry policy sets no maximum_attempts "
+                "and it has no schedule_to_close_timeout, so it would retry forever and the "
+                "test would never end. Give the activity a RetryPolicy(maximum_attempts=...) "
+                "or a schedule_to_close_timeout, or raise the environment's "
+                "max_unbounded_attempts."
+            )
 
     def _record_failure(
         self,

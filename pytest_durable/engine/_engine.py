@@ -61,6 +61,9 @@ class Engine:
         deadlock_budget_s: real seconds a workflow task may run without yielding.
         cache_instances: keep workflow instances between tasks; when false, every workflow task
             rebuilds its instance by replay (a crash before every task).
+        max_unbounded_attempts: stop an activity whose retry policy has no limit (no maximum
+            attempts, no schedule-to-close timeout) after this many failed attempts, raising
+            :class:`UnboundedRetryError` from the drive; None retries forever, as Temporal does.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class Engine:
         seed: int = 0,
         deadlock_budget_s: float | None = 2.0,
         cache_instances: bool = True,
+        max_unbounded_attempts: int | None = None,
     ) -> None:
         self.clock = clock
         self.loop = loop
@@ -87,6 +91,7 @@ class Engine:
         self.random = random.Random(seed)
         self.deadlock_budget_s = deadlock_budget_s
         self.cache_instances = cache_instances
+        self.max_unbounded_attempts = max_unbounded_attempts
         self.executions: dict[str, Execution] = {}
         self._activities = ActivityRunner(self)
         #: Called with every run once it closes (used by the environment's reporting).

@@ -46,6 +46,7 @@ PUBLIC = {
         "Store",
         "TimeoutError",
         "TimeoutType",
+        "UnboundedRetryError",
         "UnknownActivityError",
         "UnknownNameError",
         "UnknownQueryError",
