@@ -105,7 +105,12 @@ def test_a_good_option_overrides_a_bad_ini_value(pytester: pytest.Pytester) -> N
         (
             "sed=1",
             "*@pytest.mark.durable got an unknown argument 'sed'; did you mean 'seed'? it accepts "
-            "start_time, seed, patch_time, auto_skip, deadlock_timeout, cache_workflows, timeline",
+            "start_time, seed, patch_time, auto_skip, deadlock_timeout, cache_workflows, timeline, "
+            "max_unbounded_attempts",
+        ),
+        (
+            "max_unbounded_attempts=0",
+            "*max_unbounded_attempts must be a positive int or None, got 0 (int)",
         ),
         ("7", "*@pytest.mark.durable takes keyword arguments only, got positional 7 (int)*"),
         ("seed='7'", "*@pytest.mark.durable: seed must be an int, got '7' (str); e.g. seed=7"),

@@ -53,6 +53,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         auto_skip=False,
         deadlock_timeout=None,
         cache_workflows=False,
+        max_unbounded_attempts=50,
     )
     assert config.environment_kwargs() == {
         "start_time": datetime(2030, 1, 1, tzinfo=UTC),
@@ -60,6 +61,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         "auto_skip": False,
         "deadlock_timeout": None,
         "cache_workflows": False,
+        "max_unbounded_attempts": 50,
         "patch_time": "freezegun",
     }
     assert DurableConfig().environment_kwargs()["patch_time"] is False
@@ -67,6 +69,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         assert env.now() == datetime(2030, 1, 1, tzinfo=UTC)
         assert env.seed == 9
         assert env.patch_time == "freezegun"
+        assert env.engine.max_unbounded_attempts == 50
 
 
 def test_describe_mentions_auto_skip_only_when_off() -> None:

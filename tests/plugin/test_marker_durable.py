@@ -118,3 +118,33 @@ def test_marker_on_a_test_without_the_fixture_is_harmless(pytester: pytest.Pytes
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_marker_sets_max_unbounded_attempts(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from datetime import timedelta
+        from pytest_durable import UnboundedRetryError, activity, workflow
+
+        @activity.defn
+        async def flaky() -> str:
+            return "ok"
+
+        @workflow.defn
+        class Forever:
+            @workflow.run
+            async def run(self) -> str:
+                return await workflow.execute_activity(
+                    flaky, start_to_close_timeout=timedelta(seconds=5)
+                )
+
+        @pytest.mark.durable(max_unbounded_attempts=3)
+        def test_it(durable_env):
+            mock = durable_env.mock_activity(flaky, raises=ValueError("down"))
+            with pytest.raises(UnboundedRetryError, match="has failed 3 times"):
+                durable_env.run(Forever.run).result()
+            assert mock.call_count == 3
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
