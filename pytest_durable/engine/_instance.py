@@ -73,6 +73,19 @@ def user_location(depth: int = 2) -> tuple[str, int] | None:
     return None
 
 
+def display_path(filename: str) -> str:
+    """``filename`` relative to the working directory when inside it.
+
+    The message lands in history (a failed run's failure), and a golden file must not depend
+    on where the project is checked out.
+    """
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive, on Windows
+        return filename
+    return filename if relative.startswith("..") else relative
+
+
 @dataclass(frozen=True, slots=True)
 class WorkflowInfo:
     """Facts about the running workflow, from ``workflow.info()``."""
@@ -279,7 +292,7 @@ class WorkflowInstance:
         for frame, lineno in traceback.walk_tb(interrupt.__traceback__):
             filename = frame.f_code.co_filename
             if not filename.startswith(_SKIP_PREFIXES):
-                location = f"{filename}:{lineno} in {frame.f_code.co_name}"
+                location = f"{display_path(filename)}:{lineno} in {frame.f_code.co_name}"
         error = WorkflowDeadlockError(
             f"workflow {self.definition.name!r} (id {self.started.workflow_id!r}) ran for more "
             f"than {self.deadlock_budget_s} s without yielding"
