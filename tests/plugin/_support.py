@@ -7,6 +7,8 @@ import re
 import pytest
 
 PYTEST_MAJOR = int(pytest.__version__.split(".")[0])
+PYTEST_VERSION = tuple(int(part) for part in pytest.__version__.split(".")[:2] if part.isdigit())
+"""pytest's (major, minor) version."""
 
 WORKFLOWS = '''
 import itertools
