@@ -75,7 +75,9 @@ def test_old_history_replays_on_the_old_branch(env: DurableEnvironment) -> None:
 
 def test_new_history_replays_with_the_patch(env: DurableEnvironment) -> None:
     new = env.run(OrderV2).history
-    Replayer(workflows=[OrderV2]).replay(new)
+    result = Replayer(workflows=[OrderV2], strict=True).replay(new)
+    assert result.divergences == ()
+    assert result.history is new
 
 
 def test_new_history_does_not_replay_on_code_without_the_patch(env: DurableEnvironment) -> None:

@@ -255,7 +255,8 @@ def test_changed_activity_arguments_are_a_warning(env: DurableEnvironment) -> No
 def test_unchanged_replay_emits_no_warning(recorded: History) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Replayer(workflows=[Checkout], strict=True).replay(recorded)
+        result = Replayer(workflows=[Checkout], strict=True).replay(recorded)
+    assert result.divergences == ()
 
 
 def test_replayer_names_the_workflows_it_has(recorded: History) -> None:
@@ -363,8 +364,10 @@ def test_changed_continue_as_new_input_is_a_warning(env: DurableEnvironment) -> 
 
     first_run = env.run(Loop, 0).histories[0]
     with pytest.warns(ReplayDivergenceWarning, match="continue-as-new passes other input"):
-        Replayer(workflows=[LoopFaster]).replay(first_run)
-    Replayer(workflows=[Loop], strict=True).replay(first_run)
+        result = Replayer(workflows=[LoopFaster]).replay(first_run)
+    continued = first_run.of_kind(ev.WorkflowExecutionContinuedAsNew)
+    assert [d.event_id for d in result.divergences] == [continued[0].event_id]
+    assert Replayer(workflows=[Loop], strict=True).replay(first_run).divergences == ()
 
 
 # --- every kind of mismatch Temporal would catch ----------------------------------------------
