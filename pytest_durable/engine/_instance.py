@@ -394,13 +394,6 @@ class WorkflowInstance:
                 "not schedule activities, timers, child workflows or tasks"
             )
 
-    def _release_activity_id(self, command: ScheduleActivity) -> None:
-        # The duplicate-id check concerns activities in flight only; a later activity may
-        # already reuse the id (after a TRY_CANCEL), so only drop this command's own entry.
-        pending = self.pending_activity_ids
-        if pending.get(command.activity_id) is command.future:
-            del pending[command.activity_id]
-
     def release_activity_id(self, command: ScheduleActivity) -> None:
         """Forget a finished activity's id (the duplicate-id check is for ones in flight).
 

@@ -30,7 +30,6 @@ class Watchdog:
         self._fired: set[int] = set()
         self._next_token = 0
         self._thread: threading.Thread | None = None
-        self._wake = threading.Event()
         self.poll_interval = 0.05
 
     def enter(self, budget_s: float) -> int:
