@@ -1,1 +1,1 @@
-"""Example workflow test suites: sagas, polling, subscription billing and human approval."""
+"""Example workflow test suites: sagas, polling, billing, approval, fan-out and versioning."""

@@ -1,0 +1,1 @@
+"""Versioning with ``workflow.patched``: a new step that old, in-flight runs must not take."""
