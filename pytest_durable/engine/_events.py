@@ -299,6 +299,15 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
+#: The status a run has once its history ends with each closing event (as the engine reports
+#: it); a history ending in anything else is still running.
+STATUS_BY_CLOSING_EVENT: dict[type[Event], str] = {
+    WorkflowExecutionCompleted: "completed",
+    WorkflowExecutionFailed: "failed",
+    WorkflowExecutionCanceled: "cancelled",
+    WorkflowExecutionContinuedAsNew: "continued_as_new",
+}
+
 CLOSING_EVENTS = (
     WorkflowExecutionCompleted,
     WorkflowExecutionFailed,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from ..errors import HistoryFormatError
-from ._events import EVENT_TYPES, Event, WorkflowExecutionStarted
+from ._events import EVENT_TYPES, STATUS_BY_CLOSING_EVENT, Event, WorkflowExecutionStarted
 
 FORMAT = "pytest-durable-history"
 VERSION = 1
@@ -229,6 +229,11 @@ class History(Sequence[Event]):
     def workflow_type(self) -> str:
         """The workflow type (name) of the run."""
         return self.started.workflow_type
+
+    @property
+    def status(self) -> str:
+        """``completed``, ``failed``, ``cancelled``, ``continued_as_new``, or ``running``."""
+        return STATUS_BY_CLOSING_EVENT.get(type(self._events[-1]), "running")
 
     @property
     def events(self) -> list[Event]:

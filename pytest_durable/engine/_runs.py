@@ -13,12 +13,12 @@ from ._definitions import WorkflowDefinition
 from ._instance import WorkflowInstance
 from ._store import RunKey
 
-#: Run statuses, as tests see them.
+#: Run statuses, as tests see them (the closed ones match ``History.status``).
 RUNNING = "running"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-CONTINUED_AS_NEW = "continued_as_new"
+COMPLETED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionCompleted]
+FAILED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionFailed]
+CANCELLED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionCanceled]
+CONTINUED_AS_NEW = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionContinuedAsNew]
 
 
 class _Run:
