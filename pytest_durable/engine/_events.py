@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Field metadata tells the JSON codec how to render a field readably and losslessly.
 _TIME = {"codec": "time"}
 _DURATION = {"codec": "duration"}
 _FAILURE = {"codec": "failure"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,6 +27,15 @@ class Event:
     def kind(self) -> str:
         """The event's type name, e.g. ``"ActivityTaskScheduled"``."""
         return type(self).__name__
+
+    @property
+    def time(self) -> datetime:
+        """When the event happened (virtual time, UTC), to the microsecond.
+
+        ``time_ns`` is exact; a datetime keeps only microseconds, so the nanoseconds are cut.
+        """
+        seconds, ns = divmod(self.time_ns, 1_000_000_000)
+        return _EPOCH + timedelta(seconds=seconds, microseconds=ns // 1_000)
 
 
 # --- the execution ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -368,3 +368,23 @@ def test_application_error_details_survive_history(env: DurableEnvironment) -> N
     assert isinstance(failed, ev.WorkflowExecutionFailed)
     assert failed.failure["details"] == [{"k": [1, 2]}, "two"]
     assert failed.failure["type"] == "Custom"
+
+
+def test_events_expose_their_time_as_a_datetime(env: DurableEnvironment) -> None:
+    history = everything(env)
+    for event in history:
+        assert event.time.tzinfo is not None
+        assert event.time.utcoffset() == timedelta(0)
+        assert event.time.timestamp() * 1e9 == pytest.approx(event.time_ns, abs=1_000)
+    fired = history.of_kind(ev.TimerFired)[0]
+    started = history[fired.started_event_id - 1]  # type: ignore[attr-defined]
+    assert isinstance(started, ev.TimerStarted)
+    assert fired.time - started.time == timedelta(seconds=started.duration_ns / 1e9)
+
+
+def test_event_time_keeps_microseconds_and_cuts_nanoseconds() -> None:
+    exact = parse_time("2030-01-01T00:00:01.000002999Z")
+    event = ev.WorkflowTaskCompleted(event_id=2, time_ns=exact)
+    assert event.time == datetime(2030, 1, 1, 0, 0, 1, 2, tzinfo=UTC)
+    before_epoch = ev.WorkflowTaskCompleted(event_id=2, time_ns=-1)
+    assert before_epoch.time == datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
