@@ -112,18 +112,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [settings.describe()] if settings is not None else []
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Check every ``durable`` marker before any test runs, so a typo fails fast."""
-    # An xdist worker cannot stop the session cleanly (its controller reports an internal
-    # error), so there a bad marker is left to fail its own test, at fixture setup.
-    if hasattr(config, "workerinput"):
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Check the test's ``durable`` markers: a bad argument fails this test, not the run.
+
+    Checked when the test is set up rather than at collection, so that a test deselected with
+    ``-k`` (or never run) cannot stop the others, and the error is reported on the test that
+    carries the marker, whether or not it uses the fixtures.
+    """
+    if item.get_closest_marker("durable") is None:
         return
-    for item in items:
-        if item.get_closest_marker("durable") is not None:
-            try:
-                _settings_for(item)
-            except InvalidArgumentError as exc:
-                raise pytest.UsageError(str(exc)) from None
+    try:
+        _settings_for(item)
+    except InvalidArgumentError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def _settings_for(item: pytest.Item) -> DurableConfig:
@@ -142,7 +143,7 @@ def _fixture_settings(request: pytest.FixtureRequest) -> DurableConfig:
     try:
         return _settings_for(request.node)
     except InvalidArgumentError as exc:
-        # Only reached when collection did not check (an xdist worker, a marker added late).
+        # A marker added during setup (request.applymarker), after pytest_runtest_setup.
         pytest.fail(str(exc), pytrace=False)
 
 
