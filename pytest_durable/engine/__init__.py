@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import _events as events
 from ._clock import Clock, LoopIdle, RealClock, TimerHandle, VirtualClock, VirtualTimeLoop
+from ._diff import RUN_IDENTITY_KEYS, EventChange, align_histories, diff_histories
 from ._engine import Engine
 from ._history import History, format_duration, format_time, parse_duration, parse_time
 from ._replay import ReplayDivergenceWarning
@@ -12,8 +13,10 @@ from ._runs import Execution
 from ._store import InMemoryStore, RunKey, Store
 
 __all__ = [
+    "RUN_IDENTITY_KEYS",
     "Clock",
     "Engine",
+    "EventChange",
     "Execution",
     "History",
     "InMemoryStore",
@@ -27,6 +30,8 @@ __all__ = [
     "TimerHandle",
     "VirtualClock",
     "VirtualTimeLoop",
+    "align_histories",
+    "diff_histories",
     "events",
     "format_duration",
     "format_time",

@@ -91,8 +91,20 @@ def describe_event(event: ev.Event) -> str:
             return event.kind
 
 
+PATCH_HINT = (
+    "if this change is intended, runs recorded before it must keep the old path: guard it "
+    "with `if workflow.patched(\"<change-id>\"): <new code> else: <old code>` "
+    "(docs/model.md, Versioning with patched())"
+)
+
+
 def _mismatch(
-    message: str, *, event: ev.Event | None, command: Command | None, event_id: int | None
+    message: str,
+    *,
+    event: ev.Event | None,
+    command: Command | None,
+    event_id: int | None,
+    hint: str | None = PATCH_HINT,
 ) -> NondeterminismError:
     expected = describe_event(event) if event is not None else "nothing"
     actual = describe_command(command) if command is not None else "nothing"
@@ -104,6 +116,8 @@ def _mismatch(
     )
     if location:
         text += f"\n  at:            {location}"
+    if hint:
+        text += f"\n  fix:           {hint}"
     return NondeterminismError(
         text, event_id=event_id, expected=expected, actual=actual, location=location
     )
@@ -231,6 +245,7 @@ def match_commands(
                 event=event,
                 command=command,
                 event_id=event.event_id,
+                hint=None,
             ) from command.exception
         if type(event) is not _EVENT_FOR[type(command)]:
             raise _mismatch(

@@ -33,3 +33,21 @@ class ChangedGreeter:
         )
         await workflow.sleep(timedelta(hours=1))
         return str(result)
+
+
+@activity.defn
+async def audit(name: str) -> None:
+    return None
+
+
+@workflow.defn(name="Greeter")
+class AuditedGreeter:
+    """The same workflow type with one activity inserted before everything else."""
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        await workflow.execute_activity(audit, name, start_to_close_timeout=timedelta(seconds=10))
+        await workflow.sleep(timedelta(hours=1))
+        return await workflow.execute_activity(
+            greet, name, start_to_close_timeout=timedelta(seconds=10)
+        )

@@ -12,7 +12,7 @@ import pytest
 from pytest_durable import DurableEnvironment
 from pytest_durable.__main__ import main
 
-from .cli_workflows import Greeter
+from .cli_workflows import AuditedGreeter, Greeter
 
 HERE = Path(__file__).parent
 
@@ -66,6 +66,23 @@ def test_diff_can_ignore_run_ids(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["diff", str(paths[0]), str(paths[1])]) == 1
     capsys.readouterr()
     assert main(["diff", "--ignore-run-ids", str(paths[0]), str(paths[1])]) == 0
+
+
+def test_diff_shows_an_inserted_activity_as_one_insertion(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with DurableEnvironment() as env:
+        audited = env.run(AuditedGreeter.run, "ada", id="greet-1").history
+    path = audited.save(tmp_path / "audited.json")
+    assert main(["diff", "--ignore-run-ids", str(recorded), str(path)]) == 1
+    out = capsys.readouterr().out
+    # The activity's four events (its task, schedule, start, outcome) are the whole diff: the
+    # timer, the greeting and the result are aligned with their renumbered partners.
+    assert out.count("only in actual") == 4
+    assert "only in expected" not in out
+    assert " -> " not in out
+    assert '+ ActivityTaskScheduled  activity_id="1" activity_type="audit"' in out
+    assert 'activity_type="greet"' not in out
 
 
 def test_replay_ok(recorded: Path, capsys: pytest.CaptureFixture[str]) -> None:

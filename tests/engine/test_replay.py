@@ -107,6 +107,9 @@ def test_changed_activity_type(recorded: History) -> None:
     assert "history holds: ActivityTaskScheduled(activity_type='reserve')" in message
     assert "code did now:  ScheduleActivity(activity_type='charge')" in message
     assert f"test_replay.py:{line_of('# SWAPPED-LINE')}" in message
+    # A changed command is usually a deliberate edit: the message says how to ship it safely.
+    assert 'fix:           if this change is intended' in message
+    assert 'guard it with `if workflow.patched("<change-id>"):' in message
 
 
 def test_timer_where_history_has_an_activity(recorded: History) -> None:
@@ -124,6 +127,7 @@ def test_timer_where_history_has_an_activity(recorded: History) -> None:
     assert error.expected == "ActivityTaskScheduled(activity_type='reserve')"
     assert error.actual == "StartTimer(duration=3600s)"
     assert "ActivityTaskScheduled was recorded, but the code issued StartTimer" in str(error)
+    assert "workflow.patched(" in str(error)
     assert error.location is not None
     assert error.location.endswith(f":{line_of('# SLEEPS-FIRST')}")
 
@@ -197,6 +201,7 @@ def test_history_has_a_command_the_code_no_longer_issues(recorded: History) -> N
     assert error.expected == "TimerStarted(duration=3600s)"
     assert error.actual == "ScheduleActivity(activity_type='charge')"
     assert error.event_id == timer.event_id
+    assert "workflow.patched(" in str(error)
 
 
 def test_changed_duration_is_a_warning(recorded: History) -> None:

@@ -442,6 +442,7 @@ def test_a_bug_during_replay_names_the_exception(env: DurableEnvironment) -> Non
     assert error.actual == "FailWorkflow(LookupError: new bug)"
     assert error.location == f"{__file__}:{line_of('# NEW-BUG')}"
     assert isinstance(error.__cause__, LookupError)
+    assert "workflow.patched(" not in str(error)  # a bug, not a change to version
 
 
 def test_unawaited_failing_task_is_logged_not_fatal(
