@@ -316,3 +316,12 @@ class _ContinueAsNew(BaseException):
 
 class _DeadlockInterrupt(BaseException):
     """Injected into a workflow that has not yielded within the deadlock budget."""
+
+
+class _WorkflowEvicted(BaseException):
+    """Raised into code of an evicted workflow instance that tries to issue a command.
+
+    An instance is evicted when the engine drops it (a crash, no caching, a closed run): its
+    coroutines are closed at once, and whatever their ``finally:`` blocks try to do (schedule an
+    activity, start a timer, wait for a condition) must reach no history.
+    """

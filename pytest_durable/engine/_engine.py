@@ -250,9 +250,20 @@ class Engine:
                 continue
             for run in execution.runs:
                 if run.instance is not None:
-                    run.instance = None
+                    self._evict(run)
                     dropped += 1
         return dropped
+
+    def close(self) -> None:
+        """Evict every cached instance: their coroutines are closed now, recording nothing."""
+        self.drop_instance()
+
+    def _evict(self, run: _Run) -> None:
+        """Drop a run's cached instance, closing its coroutines under its torn-down runtime."""
+        instance = run.instance
+        if instance is not None:
+            run.instance = None
+            instance.evict()
 
     # --- workflow tasks ------------------------------------------------------------------------
 
@@ -277,7 +288,11 @@ class Engine:
         instance = WorkflowInstance(
             run.definition, started, deadlock_budget_s=self.deadlock_budget_s
         )
-        run.delivered = replay_into(instance, run.events)
+        try:
+            run.delivered = replay_into(instance, run.events)
+        except BaseException:
+            instance.evict()
+            raise
         run.instance = instance
         return instance
 
@@ -302,7 +317,7 @@ class Engine:
         events.extend(new)
         run.delivered = len(events)
         if not self.cache_instances:
-            run.instance = None
+            self._evict(run)
         if commands and isinstance(commands[-1], CLOSING_COMMANDS):
             run.closing = True
         for command, event in zip(commands, new[1:], strict=True):

@@ -29,6 +29,7 @@ from ..errors import (
     WorkflowDeadlockError,
     _ContinueAsNew,
     _DeadlockInterrupt,
+    _WorkflowEvicted,
     is_cancelled_exception,
 )
 from . import _events as ev
@@ -133,6 +134,8 @@ class WorkflowInstance:
         self.obj: Any = None
         self.main_task: asyncio.Task[Any] | None = None
         self.closed = False
+        #: Set once the instance is dropped: its runtime is torn down and issues nothing more.
+        self.evicted = False
         self.cancel_requested = False
         self.info = WorkflowInfo(
             workflow_id=started.workflow_id,
@@ -360,6 +363,43 @@ class WorkflowInstance:
             if not task.done():
                 task.cancel()
         self.loop._ready.clear()
+        # What the code left pending never runs again: close it now, not whenever the garbage
+        # collector gets to it (its finally: blocks would then run inside another workflow).
+        self._close_coroutines()
+
+    def evict(self) -> None:
+        """Drop the instance: close its coroutines now, under its own torn-down runtime.
+
+        Temporal's SDK does the same on eviction. Each pending coroutine gets ``GeneratorExit``
+        with this instance's loop as the running loop (so ``workflow.*`` calls find this
+        instance, never another), and every command its ``finally:`` blocks try to issue raises
+        :class:`_WorkflowEvicted` instead of reaching a history. Idempotent.
+        """
+        if self.evicted:
+            return
+        self.closed = True
+        self.commands = []
+        self.conditions = []
+        self.loop._ready.clear()
+        self._close_coroutines()
+
+    def _close_coroutines(self) -> None:
+        self.evicted = True
+        tasks = list(self.loop.tasks or ())
+        if self.main_task is not None:
+            tasks.append(self.main_task)
+        previous = asyncio._get_running_loop()
+        asyncio._set_running_loop(self.loop)
+        try:
+            for task in tasks:
+                if task.done():
+                    continue
+                # A task whose coroutine was closed stays pending forever; it must not warn.
+                task._log_destroy_pending = False  # type: ignore[attr-defined]
+                _close_quietly(task.get_coro())
+        finally:
+            asyncio._set_running_loop(previous)
+            self.loop._ready.clear()
 
     # --- applying events -----------------------------------------------------------------------
 
@@ -374,6 +414,7 @@ class WorkflowInstance:
             task = asyncio.Task(
                 handler.method(self.obj, *args), loop=self.loop, context=self._context
             )
+            self.loop.track(task)
             task.add_done_callback(self._handler_done)
         else:
             self.loop.call_soon(handler.method, self.obj, *args, context=self._context)
@@ -387,7 +428,9 @@ class WorkflowInstance:
     # --- what workflow code calls (through pytest_durable.workflow) --------------------------
 
     def check_may_issue(self, what: str) -> None:
-        """Refuse commands from queries, which must be read-only."""
+        """Refuse commands from queries, which must be read-only, and from evicted code."""
+        if self.evicted:
+            raise _WorkflowEvicted(f"an evicted workflow instance tried to {what}")
         if self.query_mode is not None:
             raise QueryError(
                 f"query {self.query_mode!r} tried to {what}; queries are read-only and must "
@@ -496,6 +539,7 @@ class WorkflowInstance:
         return result
 
     def wait_condition(self, fn: Callable[[], bool]) -> asyncio.Future[bool]:
+        self.check_may_issue("wait for a condition")
         future: asyncio.Future[bool] = self.loop.create_future()
         self.conditions.append((fn, future))
         return future
@@ -548,6 +592,21 @@ class WorkflowInstance:
                     out.append(f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}")
                     break
         return out
+
+
+def _close_quietly(coro: Any) -> None:
+    """Close a coroutine of a dropped instance, whatever its ``finally:`` blocks do.
+
+    They may raise (:class:`_WorkflowEvicted` for a command, or their own errors) or await
+    something that yields (``RuntimeError: coroutine ignored GeneratorExit``); either way the
+    coroutine is finished, and nothing of it may escape into the engine.
+    """
+    try:
+        coro.close()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # see the docstring: a dropped instance must not leak
+        pass
 
 
 def _raise_site(exc: BaseException) -> tuple[str, int] | None:

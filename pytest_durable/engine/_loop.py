@@ -148,11 +148,15 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
                 coro.close()
             raise
         task = asyncio.Task(coro, loop=self, name=name, context=context)
+        self.track(task)
+        return task
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Remember a pending task, so that evicting the instance can close its coroutine."""
         if self.tasks is None:
             self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
-        return task
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         pass

@@ -77,7 +77,10 @@ class Replayer:
             definition, history.started, deadlock_budget_s=self.deadlock_budget_s
         )
         divergences: list[Divergence] = []
-        replay_into(instance, list(history), strict=self.strict, divergences=divergences)
+        try:
+            replay_into(instance, list(history), strict=self.strict, divergences=divergences)
+        finally:
+            instance.evict()  # an open history leaves coroutines pending: close them now
         return ReplayResult(history=history, divergences=tuple(divergences))
 
     def replay_all(
