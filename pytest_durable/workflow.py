@@ -42,6 +42,7 @@ __all__ = [
     "WorkflowInfo",
     "continue_as_new",
     "defn",
+    "deprecate_patch",
     "execute_activity",
     "execute_child_workflow",
     "in_workflow",
@@ -263,6 +264,21 @@ def patched(patch_id: str) -> bool:
     if not isinstance(patch_id, str) or not patch_id:
         raise InvalidArgumentError(f"patch id must be a non-empty string, got {patch_id!r}")
     return _runtime().patched(patch_id)
+
+
+def deprecate_patch(patch_id: str) -> None:
+    """Mark a patch as deprecated: the new path is now the only one the code has.
+
+    The second step of removing a ``patched(patch_id)`` branch, as in Temporal. Replace
+    ``if workflow.patched(id): new else: old`` with ``workflow.deprecate_patch(id)`` followed by
+    the new code once no run that took the old path (recorded before the patch) is still open.
+    New runs record the marker flagged ``deprecated``; histories recorded with the plain marker
+    replay too. Once no run recorded before the deprecation remains, remove the call: replay
+    skips deprecated markers, while a plain marker left in a history is nondeterminism.
+    """
+    if not isinstance(patch_id, str) or not patch_id:
+        raise InvalidArgumentError(f"patch id must be a non-empty string, got {patch_id!r}")
+    _runtime().patched(patch_id, deprecated=True)
 
 
 def is_replaying() -> bool:

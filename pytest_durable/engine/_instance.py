@@ -523,17 +523,24 @@ class WorkflowInstance:
             return
         self.commands.append(RequestCancelChild(target=command, location=user_location()))
 
-    def patched(self, patch_id: str) -> bool:
+    def patched(self, patch_id: str, *, deprecated: bool = False) -> bool:
+        """Whether to take a patch's new path; records its marker when it does (once a run).
+
+        Live, it is always True. On replay it is True when the task being replayed recorded
+        the marker (plain or deprecated). ``deprecated`` marks the recorded marker so that code
+        from which the patch was removed may skip it on replay.
+        """
         known = self.patches.get(patch_id)
         if known is not None:
             return known
         self.check_may_issue("record a patch marker")
         result = patch_id in self.recorded_patches if self.replaying else True
         if result:
+            details: dict[str, Any] = {"patch_id": patch_id}
+            if deprecated:
+                details["deprecated"] = True
             self.commands.append(
-                RecordMarker(
-                    name="patch", details={"patch_id": patch_id}, location=user_location()
-                )
+                RecordMarker(name="patch", details=details, location=user_location())
             )
         self.patches[patch_id] = result
         return result

@@ -25,6 +25,9 @@ from ._commands import (
 from ._history import format_duration
 from ._instance import WorkflowInstance
 
+#: The name of the markers ``workflow.patched`` and ``workflow.deprecate_patch`` record.
+PATCH_MARKER = "patch"
+
 _EVENT_FOR: dict[type[Command], type[ev.Event]] = {
     ScheduleActivity: ev.ActivityTaskScheduled,
     RequestCancelActivity: ev.ActivityTaskCancelRequested,
@@ -151,7 +154,13 @@ def _compare(
                     f"{format_duration(event.duration_ns)}"
                 )
         case RecordMarker(), ev.MarkerRecorded():
-            if command.name != event.marker_name or command.details != event.details:
+            if command.name == event.marker_name == PATCH_MARKER:
+                # patched() matches a deprecated marker and deprecate_patch() a plain one:
+                # only the id must agree (Temporal's patch state machine).
+                same = command.details.get("patch_id") == event.details.get("patch_id")
+            else:
+                same = command.name == event.marker_name and command.details == event.details
+            if not same:
                 raise _mismatch(
                     "the marker differs from the recorded one",
                     event=event,
@@ -224,16 +233,24 @@ def match_commands(
     divergences: list[Divergence],
     next_event_id: int,
 ) -> None:
-    """Check commands against the command events one workflow task recorded, and bind them."""
-    for index, command in enumerate(commands):
-        if index >= len(recorded):
+    """Check commands against the command events one workflow task recorded, and bind them.
+
+    A deprecated patch marker (``workflow.deprecate_patch``) that no command claims is skipped,
+    as Temporal does: code from which the patch was finally removed replays such histories.
+    """
+    position = 0
+    for command in commands:
+        while position < len(recorded) and _skippable(recorded[position], command):
+            position += 1
+        if position >= len(recorded):
             raise _mismatch(
                 "the code issued a command that history does not have",
                 event=None,
                 command=command,
                 event_id=next_event_id,
             )
-        event = recorded[index]
+        event = recorded[position]
+        position += 1
         if isinstance(command, FailWorkflow) and command.is_bug and not isinstance(
             event, ev.WorkflowExecutionFailed
         ):
@@ -248,6 +265,9 @@ def match_commands(
                 hint=None,
             ) from command.exception
         if type(event) is not _EVENT_FOR[type(command)]:
+            patch_id = _patch_id(event)
+            if patch_id is not None:
+                raise _removed_patch(patch_id, event, command)
             raise _mismatch(
                 f"{event.kind} was recorded, but the code issued {describe_command(command)}",
                 event=event,
@@ -256,14 +276,55 @@ def match_commands(
             )
         _compare(command, event, divergences, strict)
         instance.bind(command, event.event_id)
-    if len(commands) < len(recorded):
-        missing = recorded[len(commands)]
+    while position < len(recorded) and _skippable(recorded[position], None):
+        position += 1
+    if position < len(recorded):
+        missing = recorded[position]
+        patch_id = _patch_id(missing)
+        if patch_id is not None:
+            raise _removed_patch(patch_id, missing, None)
         raise _mismatch(
             "history has a command the code no longer issues",
             event=missing,
             command=None,
             event_id=missing.event_id,
         )
+
+
+def _patch_id(event: ev.Event) -> str | None:
+    """The patch id of a ``patch`` marker event, else None."""
+    if isinstance(event, ev.MarkerRecorded) and event.marker_name == PATCH_MARKER:
+        return str(event.details.get("patch_id"))
+    return None
+
+
+def _skippable(event: ev.Event, command: Command | None) -> bool:
+    """Whether ``event`` is a deprecated patch marker that ``command`` does not claim."""
+    if not (isinstance(event, ev.MarkerRecorded) and event.details.get("deprecated") is True):
+        return False
+    return not (
+        isinstance(command, RecordMarker)
+        and command.name == PATCH_MARKER
+        and command.details.get("patch_id") == event.details.get("patch_id")
+    )
+
+
+def _removed_patch(
+    patch_id: str, event: ev.Event, command: Command | None
+) -> NondeterminismError:
+    return _mismatch(
+        f"history has the patch marker {patch_id!r} (recorded by workflow.patched("
+        f"{patch_id!r})), but the code no longer calls workflow.patched({patch_id!r}) here",
+        event=event,
+        command=command,
+        event_id=event.event_id,
+        hint=(
+            f"a patch is removed in two deployments: first replace the patched({patch_id!r}) "
+            f"branch with a call to workflow.deprecate_patch({patch_id!r}) followed by the new "
+            "code only; remove that call once no run recorded before the deprecation can still "
+            "be replayed (docs/model.md, Versioning with patched())"
+        ),
+    )
 
 
 def replay_into(
@@ -291,9 +352,7 @@ def replay_into(
                 end += 1
             recorded = events[index + 1 : end]
             patches = frozenset(
-                str(e.details.get("patch_id"))
-                for e in recorded
-                if isinstance(e, ev.MarkerRecorded) and e.marker_name == "patch"
+                patch_id for e in recorded if (patch_id := _patch_id(e)) is not None
             )
             commands = instance.activate(
                 inputs, event.time_ns, replaying=True, recorded_patches=patches

@@ -110,6 +110,7 @@ PUBLIC = {
         "WorkflowInfo",
         "continue_as_new",
         "defn",
+        "deprecate_patch",
         "execute_activity",
         "execute_child_workflow",
         "in_workflow",
