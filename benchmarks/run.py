@@ -16,7 +16,16 @@ from pathlib import Path
 from _harness import Row, machine, render
 
 HERE = Path(__file__).resolve().parent
-SUITES = ["environment", "activities", "timers", "replay", "memory", "semantics", "examples"]
+SUITES = [
+    "environment",
+    "activities",
+    "timers",
+    "replay",
+    "memory",
+    "semantics",
+    "examples",
+    "plugin",
+]
 
 
 def run_suite(name: str, quick: bool) -> list[Row]:

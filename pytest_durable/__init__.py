@@ -1,24 +1,18 @@
 """pytest-durable: test durable, Temporal-style workflows in milliseconds.
 
 The public API is re-exported here; nothing else should import from private modules.
+
+The names load on first use (PEP 562 ``__getattr__``): the pytest plugin imports this package
+in every pytest run of a project that installs it, and most of those runs never touch a
+workflow, so importing the package must not import the engine (nor asyncio).
 """
 
 from __future__ import annotations
 
-from . import activity, workflow
-from .common import RetryPolicy
-from .engine import (
-    Clock,
-    History,
-    InMemoryStore,
-    RealClock,
-    ReplayDivergenceWarning,
-    Replayer,
-    ReplayResult,
-    Store,
-    VirtualClock,
-)
-from .errors import (
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (  # light: enum and datetime only
     ActivityError,
     ApplicationError,
     CancelledError,
@@ -51,17 +45,58 @@ from .errors import (
     WorkflowNotRunningError,
     is_cancelled_exception,
 )
-from .fixtures import (
-    HANG,
-    ActivityCall,
-    ActivityEnvironment,
-    Delay,
-    DurableEnvironment,
-    MockActivity,
-    MockWorkflow,
-    WorkflowCall,
-    WorkflowHandle,
-)
+
+if TYPE_CHECKING:
+    from . import activity, workflow
+    from .common import RetryPolicy
+    from .engine import (
+        Clock,
+        History,
+        InMemoryStore,
+        RealClock,
+        ReplayDivergenceWarning,
+        Replayer,
+        ReplayResult,
+        Store,
+        VirtualClock,
+    )
+    from .fixtures import (
+        HANG,
+        ActivityCall,
+        ActivityEnvironment,
+        Delay,
+        DurableEnvironment,
+        MockActivity,
+        MockWorkflow,
+        WorkflowCall,
+        WorkflowHandle,
+    )
+
+#: Where each public name lives (a submodule, relative to this package).
+_EXPORTS: dict[str, str] = {
+    "activity": "",
+    "workflow": "",
+    "RetryPolicy": ".common",
+    "Clock": ".engine",
+    "History": ".engine",
+    "InMemoryStore": ".engine",
+    "RealClock": ".engine",
+    "ReplayDivergenceWarning": ".engine",
+    "Replayer": ".engine",
+    "ReplayResult": ".engine",
+    "Store": ".engine",
+    "VirtualClock": ".engine",
+    "HANG": ".fixtures",
+    "ActivityCall": ".fixtures",
+    "ActivityEnvironment": ".fixtures",
+    "Delay": ".fixtures",
+    "DurableEnvironment": ".fixtures",
+    "MockActivity": ".fixtures",
+    "MockWorkflow": ".fixtures",
+    "WorkflowCall": ".fixtures",
+    "WorkflowHandle": ".fixtures",
+}
+
 
 __version__ = "0.1.0"
 
@@ -120,3 +155,20 @@ __all__ = [
     "is_cancelled_exception",
     "workflow",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use, then keep the name here."""
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if module_name:
+        value = getattr(importlib.import_module(module_name, __name__), name)
+    else:  # a public submodule: workflow, activity
+        value = importlib.import_module(f".{name}", __name__)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

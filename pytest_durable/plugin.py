@@ -5,6 +5,10 @@ the settings are resolved once per session into a frozen
 :class:`~pytest_durable.fixtures.DurableConfig`, kept in ``config.stash`` under
 :data:`CONFIG_KEY`; a test's ``@pytest.mark.durable(...)`` overrides them for that test.
 
+Nothing heavy is imported here: the engine (and asyncio) load inside the first fixture or hook
+that needs them, since every pytest run of a project that installs the plugin imports this
+module, most of them never running a workflow.
+
 Async tests. :class:`~pytest_durable.fixtures.DurableEnvironment` is driven synchronously, and
 when it is called from inside a running event loop it drives its own loop on a helper thread and
 waits for it, so an ``async def`` test can call it like a plain one. Such a test still needs
@@ -22,22 +26,22 @@ plugins, before pytest's own 'async def functions are not natively supported'": 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .errors import InvalidArgumentError
-from .fixtures import ActivityEnvironment, DurableConfig, DurableEnvironment
-from .fixtures._config import MARKER_HELP, SETTINGS, Setting
-from .fixtures._report import render_timelines
+from .fixtures._config import MARKER_HELP, SETTINGS, DurableConfig, Setting
+
+if TYPE_CHECKING:  # the engine loads when a fixture or hook first needs it, not on import
+    from .fixtures import ActivityEnvironment, DurableEnvironment
 
 CONFIG_KEY = pytest.StashKey[DurableConfig]()
 """The session's resolved settings, in ``config.stash``."""
 
-_USED_ENVIRONMENT = pytest.StashKey[tuple[DurableEnvironment, DurableConfig]]()
+_USED_ENVIRONMENT = pytest.StashKey["tuple[DurableEnvironment, DurableConfig]"]()
 """In ``item.stash``: the environment a test used and its settings, for the failure report."""
 
 _ENV_FIXTURES = ("durable_env", "activity_env")
@@ -194,6 +198,8 @@ def pytest_runtest_makereport(
         settings.timeline == "always" and report.when == "call"
     )
     if wanted:
+        from .fixtures._report import render_timelines
+
         report.sections.append(
             (_TIMELINE_SECTION, render_timelines(env.histories(), config=settings))
         )
@@ -220,6 +226,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     funcargs = pyfuncitem.funcargs
     arguments = {name: funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    import asyncio
+
     asyncio.run(function(**arguments))
     return True
 
