@@ -18,8 +18,11 @@ from .errors import (  # light: enum and datetime only
     CancelledError,
     ChildWorkflowError,
     ConcurrentAppendError,
+    CrashPointError,
     DurableError,
+    ExplorationCheckError,
     FailureError,
+    FaultPlanError,
     HistoryFormatError,
     InvalidArgumentError,
     InvalidDefinitionError,
@@ -38,6 +41,7 @@ from .errors import (  # light: enum and datetime only
     UnknownQueryError,
     UnknownSignalError,
     UnknownWorkflowError,
+    UnreachedFaultError,
     WorkflowAlreadyStartedError,
     WorkflowBlockedError,
     WorkflowDeadlockError,
@@ -71,6 +75,7 @@ if TYPE_CHECKING:
         WorkflowCall,
         WorkflowHandle,
     )
+    from .fixtures._faults import FaultPlan
 
 #: Where each public name lives (a submodule, relative to this package).
 _EXPORTS: dict[str, str] = {
@@ -95,6 +100,7 @@ _EXPORTS: dict[str, str] = {
     "MockWorkflow": ".fixtures",
     "WorkflowCall": ".fixtures",
     "WorkflowHandle": ".fixtures",
+    "FaultPlan": ".fixtures._faults",
 }
 
 
@@ -110,10 +116,14 @@ __all__ = [
     "ChildWorkflowError",
     "Clock",
     "ConcurrentAppendError",
+    "CrashPointError",
     "Delay",
     "DurableEnvironment",
     "DurableError",
+    "ExplorationCheckError",
     "FailureError",
+    "FaultPlan",
+    "FaultPlanError",
     "History",
     "HistoryFormatError",
     "InMemoryStore",
@@ -142,6 +152,7 @@ __all__ = [
     "UnknownQueryError",
     "UnknownSignalError",
     "UnknownWorkflowError",
+    "UnreachedFaultError",
     "VirtualClock",
     "WorkflowAlreadyStartedError",
     "WorkflowBlockedError",

@@ -118,6 +118,35 @@ class LoopMisuseError(DurableError, RuntimeError):
     """Workflow code used an event-loop feature that cannot be durable (threads, sockets...)."""
 
 
+class FaultPlanError(InvalidArgumentError):
+    """A fault plan (Python or JSON) is malformed; the message names the bad field."""
+
+
+class UnreachedFaultError(DurableError):
+    """A fault was aimed at an activity, attempt or event that the workflow never reached."""
+
+
+class CrashPointError(DurableError, AssertionError):
+    """A run crashed at some point of its history ended differently from the clean run.
+
+    Attributes:
+        point: the crash point (event id, kind and workflow source line).
+        plan: the :class:`~pytest_durable.FaultPlan` that reproduces the failure.
+    """
+
+    def __init__(self, message: str, *, point: Any = None, plan: Any = None) -> None:
+        super().__init__(message)
+        self.point = point
+        self.plan = plan
+
+
+class ExplorationCheckError(DurableError):
+    """The ``check`` given to crash exploration raised something other than an assertion.
+
+    That is a bug in the check, not a failure of the workflow at a crash point.
+    """
+
+
 # --- failures: what workflows and tests see when work fails ------------------------------------
 
 

@@ -201,7 +201,10 @@ def pytest_runtest_makereport(
         from .fixtures._report import render_timelines
 
         report.sections.append(
-            (_TIMELINE_SECTION, render_timelines(env.histories(), config=settings))
+            (
+                _TIMELINE_SECTION,
+                render_timelines(env.histories(), config=settings, faults=env.fault_log),
+            )
         )
     if report.when == "teardown":
         # Items live as long as the session: let the environment and its histories go.

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -40,6 +41,30 @@ class InlineActivity(Protocol):
 
     def run_attempt(self, attempt: Attempt) -> None:
         """Start one attempt."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptEnded:
+    """What the server saw of one activity attempt when it ended (for attempt observers).
+
+    History keeps only the attempt that decided an activity's outcome; observers see them all.
+    """
+
+    workflow_id: str
+    run_id: str
+    activity_type: str
+    activity_id: str
+    scheduled_event_id: int
+    attempt: int
+    started_ns: int | None
+    """When a worker started it; None if it never started (timed out while queued)."""
+    ended_ns: int
+    outcome: str
+    """``completed``, ``failed``, ``timed_out`` or ``cancelled``."""
+    error: BaseException | None
+    timeout_type: TimeoutType | None
+    will_retry: bool
+    """Whether the server scheduled another attempt after this one."""
 
 
 def _dt(ns: int) -> datetime:
@@ -101,6 +126,7 @@ class Attempt:
         "engine",
         "finished",
         "last_beat_ns",
+        "lost",
         "number",
         "scheduled_ns",
         "started",
@@ -117,6 +143,9 @@ class Attempt:
         #: Whether a worker picked the attempt up (a queued attempt can time out unstarted).
         self.started = False
         self.finished = False
+        #: Set when what the worker reports never reaches the server: ``"completion"`` drops
+        #: the outcome (a lost completion), ``"worker"`` everything (the worker died).
+        self.lost: str | None = None
         self.last_beat_ns: int | None = None
         self.task: asyncio.Future[Any] | None = None
         self._timers: list[TimerHandle] = []
@@ -171,7 +200,7 @@ class Attempt:
     # --- outcomes --------------------------------------------------------------------------------
 
     def succeed(self, result: Any) -> None:
-        if self.finished:
+        if self.finished or self.lost is not None:
             return
         try:
             value = encode(result, where=f"the result of activity {self.activity_type!r}")
@@ -182,7 +211,7 @@ class Attempt:
         self.engine._activities.completed(self, value)
 
     def fail(self, error: BaseException) -> None:
-        if self.finished:
+        if self.finished or self.lost is not None:
             return
         self._end()
         self.engine._activities.failed(self, error, None)
@@ -196,7 +225,8 @@ class Attempt:
             loop.call_soon_threadsafe(self._on_heartbeat, tuple(details))
 
     def _on_heartbeat(self, details: tuple[Any, ...]) -> None:
-        if self.finished:
+        # A lost completion still heartbeats; a dead worker or an unknown twin does not.
+        if self.finished or (self.lost is not None and self.lost != "completion"):
             return
         self.activity.heartbeat_details = details
         self.engine._activities.heartbeat_received(self)
@@ -301,6 +331,15 @@ class ActivityRunner:
             )
         if act.heartbeat_ns is not None:
             self._arm_heartbeat(attempt)
+        hook = engine.attempt_hook
+        if hook is not None and hook(attempt, self.run_code):
+            return
+        self.run_code(attempt)
+
+    def run_code(self, attempt: Attempt) -> None:
+        """The worker's side of an attempt: run its implementation (a function or a mock)."""
+        engine = self.engine
+        act = attempt.activity
         impl = engine.activity_implementation(act.activity_type)
         if impl is None:
             known = ", ".join(sorted(engine.activity_names())) or "none"
@@ -425,14 +464,47 @@ class ActivityRunner:
             type=TimeoutType.SCHEDULE_TO_CLOSE,
             last_heartbeat_details=tuple(act.heartbeat_details),
         )
+        if self.engine.attempt_observers:
+            self._observe(
+                act, act.attempt, started_ns, "timed_out", error, TimeoutType.SCHEDULE_TO_CLOSE
+            )
         self._record_failure(act, act.attempt, error, RetryState.TIMEOUT, started_ns)
 
     # --- outcomes --------------------------------------------------------------------------------
+
+    def _observe(
+        self,
+        act: ActivityState,
+        number: int,
+        started_ns: int | None,
+        outcome: str,
+        error: BaseException | None = None,
+        timeout_type: TimeoutType | None = None,
+        will_retry: bool = False,
+    ) -> None:
+        record = AttemptEnded(
+            workflow_id=act.run.workflow_id,
+            run_id=act.run.run_id,
+            activity_type=act.activity_type,
+            activity_id=act.activity_id,
+            scheduled_event_id=act.scheduled_event_id,
+            attempt=number,
+            started_ns=started_ns,
+            ended_ns=self.engine.clock.now_ns(),
+            outcome=outcome,
+            error=error,
+            timeout_type=timeout_type,
+            will_retry=will_retry,
+        )
+        for observer in self.engine.attempt_observers:
+            observer(record)
 
     def completed(self, attempt: Attempt, value: Any) -> None:
         act = attempt.activity
         if self._gone(act):
             return
+        if self.engine.attempt_observers:
+            self._observe(act, attempt.number, attempt.started_ns, "completed")
         run = act.run
         now = self.engine.clock.now_ns()
         self._finish(act)
@@ -483,6 +555,16 @@ class ActivityRunner:
             now_ns=now,
             schedule_to_close_deadline_ns=deadline,
         )
+        if engine.attempt_observers:
+            self._observe(
+                act,
+                attempt.number,
+                attempt.started_ns if attempt.started else None,
+                "timed_out" if timeout_type is not None else "failed",
+                error,
+                timeout_type,
+                decision.delay_ns is not None,
+            )
         if decision.delay_ns is not None:
             self._check_unbounded(act, attempt.number, deadline, error)
             act.attempt += 1
@@ -562,8 +644,14 @@ class ActivityRunner:
         if act is None:
             return
         act.cancel_requested = True
-        if act.attempt_handle is not None:
-            act.attempt_handle.abort()
+        attempt = act.attempt_handle
+        if attempt is not None:
+            attempt.abort()
+            if self.engine.attempt_observers:
+                self._observe(
+                    act, attempt.number, attempt.started_ns if attempt.started else None,
+                    "cancelled",
+                )
         self._finish(act)
         self.engine._append_input(
             run,

@@ -21,7 +21,7 @@ from ..errors import (
     WorkflowNotRunningError,
 )
 from . import _events as ev
-from ._activities import ActivityRunner, InlineActivity
+from ._activities import ActivityRunner, Attempt, AttemptEnded, InlineActivity
 from ._clock import Clock, VirtualTimeLoop
 from ._command_events import command_to_event
 from ._commands import (
@@ -96,6 +96,12 @@ class Engine:
         self._activities = ActivityRunner(self)
         #: Called with every run once it closes (used by the environment's reporting).
         self.on_run_closed: list[Callable[[_Run], None]] = []
+        #: Called with every activity attempt as the server sees it end (all attempts, where
+        #: history keeps only the one that decided the outcome).
+        self.attempt_observers: list[Callable[[AttemptEnded], None]] = []
+        #: Consulted as each attempt starts, with the attempt and the worker's way of running
+        #: its code; returning True means the hook took the attempt over (fault injection).
+        self.attempt_hook: Callable[[Attempt, Callable[[Attempt], None]], bool] | None = None
 
     # --- registry ------------------------------------------------------------------------------
 

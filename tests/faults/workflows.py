@@ -1,0 +1,94 @@
+"""Small workflows and activities the fault tests aim at."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from pytest_durable import ActivityError, RetryPolicy, activity, workflow
+
+QUICK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
+
+
+@activity.defn
+async def charge(order_id: str) -> str:
+    """Take payment."""
+    return f"ch-{order_id}"
+
+
+@activity.defn
+async def refund(charge_id: str) -> None:
+    """Give the payment back."""
+
+
+@activity.defn
+async def ship(order_id: str) -> str:
+    """Send the goods."""
+    return f"trk-{order_id}"
+
+
+@workflow.defn
+class Checkout:
+    """Charge, then ship; refund the charge when shipping fails."""
+
+    def __init__(self) -> None:
+        self.approved_by: str | None = None
+        self.stage = "new"
+
+    @workflow.run
+    async def run(self, order_id: str) -> str:
+        self.stage = "charging"
+        charge_id = await workflow.execute_activity(
+            charge,
+            order_id,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=QUICK_RETRY,
+        )
+        try:
+            self.stage = "shipping"
+            tracking = await workflow.execute_activity(
+                ship,
+                order_id,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=QUICK_RETRY,
+            )
+        except (ActivityError, asyncio.CancelledError):
+            self.stage = "refunding"
+            await workflow.execute_activity(
+                refund, charge_id, start_to_close_timeout=timedelta(seconds=10)
+            )
+            raise
+        self.stage = "done"
+        return f"{charge_id}/{tracking}"
+
+    @workflow.signal
+    def approve(self, by: str) -> None:
+        self.approved_by = by
+
+    @workflow.query
+    def status(self) -> str:
+        return self.stage
+
+
+@workflow.defn
+class Approval:
+    """Wait up to a day for an approval signal."""
+
+    def __init__(self) -> None:
+        self.by: str | None = None
+
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.wait_condition(lambda: self.by is not None, timeout=timedelta(days=1))
+        except TimeoutError:
+            return "expired"
+        return f"approved by {self.by}"
+
+    @workflow.signal
+    def approve(self, by: str) -> None:
+        self.by = by
+
+    @workflow.query
+    def waiting(self) -> bool:
+        return self.by is None
