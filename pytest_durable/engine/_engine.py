@@ -16,6 +16,7 @@ from typing import Any
 from ..common import RetryPolicy, decide_retry, to_ns
 from ..errors import (
     ApplicationError,
+    InvalidArgumentError,
     UnknownWorkflowError,
     WorkflowAlreadyStartedError,
     WorkflowNotRunningError,
@@ -43,6 +44,7 @@ from ._failure import encode_failure, error_type_of
 from ._instance import WorkflowInstance
 from ._payload import decode, encode
 from ._replay import replay_into
+from ._restore import open_work
 from ._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execution, _Run
 from ._store import InMemoryStore, Store
 
@@ -150,6 +152,72 @@ class Engine:
         execution = Execution(workflow_id, self.loop.create_future(), parent, retry_policy)
         self.executions[workflow_id] = execution
         self._start_run(execution, definition, list(args), continued_from=None)
+        return execution
+
+    def resume(self, definition: WorkflowDefinition, events: Sequence[ev.Event]) -> Execution:
+        """Continue a run recorded elsewhere, stopped mid-way, under ``definition``'s code.
+
+        The history is replayed first (a change that breaks it raises
+        :class:`NondeterminismError` and adopts nothing), then stored as the run's history, and
+        the work it left open is picked up (see :mod:`._restore`): timers fire at their
+        recorded due time, open activities are scheduled again (attempt 1), a task is run for
+        events the workflow has not seen. The run has no parent and no retry policy here.
+
+        Raises:
+            WorkflowAlreadyStartedError: a run of the same workflow id is open here.
+            InvalidArgumentError: the history has a child workflow still running.
+        """
+        started = events[0]
+        assert isinstance(started, ev.WorkflowExecutionStarted)
+        workflow_id = started.workflow_id
+        existing = self.executions.get(workflow_id)
+        if existing is not None and existing.is_open:
+            raise WorkflowAlreadyStartedError(
+                f"cannot resume workflow {workflow_id!r}: a run of it is already open here "
+                f"(run {existing.current.run_id})"
+            )
+        if existing is not None and any(r.run_id == started.run_id for r in existing.runs):
+            raise WorkflowAlreadyStartedError(
+                f"cannot resume run {started.run_id} of workflow {workflow_id!r}: that run has "
+                "already run here (and finished)"
+            )
+        work = open_work(events)
+        if work.children:
+            child = work.children[0]
+            raise InvalidArgumentError(
+                f"cannot resume workflow {workflow_id!r}: its child workflow "
+                f"{child.workflow_id!r} (event {child.event_id}) is still running, and its "
+                "history is not part of this one; resume from a point where its children "
+                "have finished"
+            )
+        instance = WorkflowInstance(definition, started, deadlock_budget_s=self.deadlock_budget_s)
+        delivered = replay_into(instance, events)
+        self.workflows.setdefault(definition.name, definition)
+        execution = Execution(workflow_id, self.loop.create_future(), None)
+        self.executions[workflow_id] = execution
+        run = _Run(execution, definition, started.run_id)
+        execution.runs.append(run)
+        self.store.append(run.key, list(events), expected_length=0)
+        run.events.extend(events)
+        run.delivered = delivered
+        run.instance = instance if self.cache_instances else None
+        run.cancel_requested = work.cancel_requested
+        for timer in work.timers:
+            run.timers[timer.event_id] = self.clock.call_at(
+                self.loop, timer.time_ns + timer.duration_ns, self._timer_fired, run, timer
+            )
+        for scheduled in work.activities:
+            command = instance.by_event.get(scheduled.event_id)
+            if isinstance(command, ScheduleActivity) and command.definition is not None:
+                self.activities.setdefault(scheduled.activity_type, command.definition)
+            policy = scheduled.retry_policy
+            self._activities.schedule(
+                run, scheduled, RetryPolicy.from_json(policy) if policy is not None else None
+            )
+        for scheduled_event_id in sorted(work.cancelling):
+            self._activities.cancel(run, scheduled_event_id)
+        if run.delivered < len(run.events):
+            self._schedule_task(run)
         return execution
 
     def _start_run(
