@@ -48,6 +48,14 @@ class InvalidArgumentError(DurableError, ValueError):
     """An argument is out of range or missing (e.g. an activity without a timeout)."""
 
 
+class InvalidTimerError(InvalidArgumentError, RuntimeError):
+    """A durable timer was asked for a negative duration (``workflow.sleep(-1)``).
+
+    A ``RuntimeError`` too, because that is what Temporal's workflow runtime raises for it: code
+    written against either catches it.
+    """
+
+
 class PayloadError(DurableError, TypeError):
     """A value cannot be serialised to JSON, or decoded to the type asked for."""
 
@@ -210,6 +218,9 @@ class ApplicationError(FailureError):
         next_retry_delay: timedelta | None = None,
     ) -> None:
         super().__init__(message)
+        if type:
+            # As temporalio's: str() reads "Type: message"; .message stays the bare message.
+            self.args = (f"{type}: {message}",)
         self.details: Sequence[Any] = details
         self.type = type
         self.non_retryable = non_retryable

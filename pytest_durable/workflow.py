@@ -32,6 +32,7 @@ from .engine._payload import Signature, encode_args
 from .errors import (
     InvalidArgumentError,
     InvalidDefinitionError,
+    InvalidTimerError,
     NotInWorkflowError,
     _ContinueAsNew,
 )
@@ -292,7 +293,7 @@ async def sleep(duration: timedelta | float) -> None:
     ns = to_ns(duration, what="sleep duration")
     assert ns is not None
     if ns < 0:
-        raise InvalidArgumentError(f"sleep duration must not be negative, got {duration!r}")
+        raise InvalidTimerError(f"sleep duration must not be negative, got {duration!r}")
     future = instance.loop.create_future()
     handle = instance.start_timer(ns, _set_result_unless_done, (future,), None)
     try:

@@ -16,7 +16,14 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from pytest_durable import ActivityError, ChildWorkflowError, RetryPolicy, activity, workflow
+from pytest_durable import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    RetryPolicy,
+    activity,
+    workflow,
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,8 @@ def root_cause(err: BaseException) -> str:
     """The innermost failure's message: ``ActivityError``/``ChildWorkflowError`` only wrap it."""
     while isinstance(err, ActivityError | ChildWorkflowError) and err.cause is not None:
         err = err.cause
-    return str(err)
+    # .message, not str(): str() of a typed ApplicationError leads with its type.
+    return err.message if isinstance(err, ApplicationError) else str(err)
 
 
 @workflow.defn

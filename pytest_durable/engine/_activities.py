@@ -87,6 +87,7 @@ class ActivityState:
         "first_scheduled_ns",
         "heartbeat_details",
         "heartbeat_ns",
+        "last_failure",
         "retry_policy",
         "retry_timer",
         "run",
@@ -110,6 +111,8 @@ class ActivityState:
         self.first_scheduled_ns = event.time_ns
         self.attempt = 1
         self.heartbeat_details: Sequence[Any] = ()
+        #: The failure of the last attempt that was retried: a final timeout's cause.
+        self.last_failure: BaseException | None = None
         self.attempt_handle: Attempt | None = None
         self.deadline_timer: TimerHandle | None = None
         self.retry_timer: TimerHandle | None = None
@@ -343,13 +346,14 @@ class ActivityRunner:
         impl = engine.activity_implementation(act.activity_type)
         if impl is None:
             known = ", ".join(sorted(engine.activity_names())) or "none"
+            # As on Temporal (a worker without the activity), a retryable NotFoundError: the
+            # retry policy applies, and a mock registered meanwhile serves the next attempt.
             attempt.fail(
                 ApplicationError(
                     f"no implementation or mock for activity {act.activity_type!r}; registered "
                     f"activities: {known}. Pass it to the environment (activities=[...]) or "
                     "mock it with env.mock_activity().",
-                    type="UnknownActivityError",
-                    non_retryable=True,
+                    type="NotFoundError",
                 )
             )
             return
@@ -567,12 +571,21 @@ class ActivityRunner:
             )
         if decision.delay_ns is not None:
             self._check_unbounded(act, attempt.number, deadline, error)
+            act.last_failure = error
             act.attempt += 1
             act.attempt_handle = None
             act.retry_timer = engine.clock.call_at(
                 engine.loop, now + decision.delay_ns, self._dispatch, act
             )
             return
+        if timeout_type is not None and decision.state is RetryState.TIMEOUT:
+            # The next attempt would start past the schedule-to-close deadline: Temporal closes
+            # a timed-out activity with that deadline's timeout, not the attempt's own.
+            error = TimeoutError(
+                "activity schedule-to-close timeout",
+                type=TimeoutType.SCHEDULE_TO_CLOSE,
+                last_heartbeat_details=tuple(act.heartbeat_details),
+            )
         started_ns = attempt.started_ns if attempt.started else None
         self._record_failure(act, attempt.number, error, decision.state, started_ns)
 
@@ -615,6 +628,9 @@ class ActivityRunner:
         """
         now = self.engine.clock.now_ns()
         self._finish(act)
+        if isinstance(error, TimeoutError) and act.last_failure is not None:
+            # Temporal's final timeout carries the previous attempt's failure as its cause.
+            error.__cause__ = act.last_failure
         failure = encode_failure(error)
         cls = ev.ActivityTaskTimedOut if isinstance(error, TimeoutError) else ev.ActivityTaskFailed
         events: list[ev.Event] = []

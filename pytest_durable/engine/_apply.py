@@ -107,7 +107,10 @@ def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
             cmd = instance.by_event.pop(event.initiated_event_id, None)
             if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
                 cmd.result.set_exception(
-                    child_error(cmd, CancelledError("child workflow cancelled"), None)
+                    # Temporal reports a cancelled child as not retryable.
+                    child_error(
+                        cmd, CancelledError("child workflow cancelled"), "NON_RETRYABLE_FAILURE"
+                    )
                 )
         case _:
             # Started, task boundaries, and informational events need no action.

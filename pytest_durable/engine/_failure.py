@@ -20,10 +20,14 @@ from ..errors import (
 from ._payload import encode
 
 
-def error_type_of(exc: BaseException) -> str:
-    """The type name retry policies match against: ``ApplicationError.type`` or the class name."""
+def error_type_of(exc: BaseException) -> str | None:
+    """The type name retry policies match against: ``ApplicationError.type`` or the class name.
+
+    An ``ApplicationError`` raised without a ``type`` has none (Temporal's empty type), so
+    listing ``"ApplicationError"`` in ``non_retryable_error_types`` does not stop it.
+    """
     if isinstance(exc, ApplicationError):
-        return exc.type or "ApplicationError"
+        return exc.type
     return type(exc).__name__
 
 
@@ -115,7 +119,8 @@ def describe_chain(exc: BaseException, *, limit: int = 6) -> str:
             label += f"[{node.type}]"
         if isinstance(node, TimeoutError) and node.type is not None:
             label += f"[{node.type.value}]"
-        text = f"{label}: {node}" if str(node) else label
+        message = node.message if isinstance(node, FailureError) else str(node)
+        text = f"{label}: {message}" if message else label
         state = getattr(node, "retry_state", None)
         if isinstance(state, RetryState):
             text += f" (retry state {state.value})"

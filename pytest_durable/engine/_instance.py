@@ -668,6 +668,10 @@ class _ActivityFuture(asyncio.Future[Any]):
             return False
         instance = self._instance
         instance.cancel_activity(self._command)
+        if self._command.event_id is None:
+            # Cancelled in the workflow task that scheduled it: it never reached history, and
+            # Temporal's handle then raises a plain asyncio.CancelledError.
+            return super().cancel(msg)
         self.set_exception(
             activity_error(
                 self._command, CancelledError("activity cancelled"), "CANCEL_REQUESTED"

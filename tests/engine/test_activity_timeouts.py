@@ -12,6 +12,7 @@ import pytest
 from pytest_durable import (
     HANG,
     ActivityError,
+    ApplicationError,
     DurableEnvironment,
     RetryPolicy,
     RetryState,
@@ -125,10 +126,11 @@ def test_start_to_close_then_deadline_leaves_no_room(env: DurableEnvironment) ->
     )
     handle = env.run(wf)
     error, cause = activity_failure(handle)
-    # The attempt timed out at 1 s; a retry at 2 s would pass the 1.5 s deadline.
+    # The attempt timed out at 1 s; a retry at 2 s would pass the 1.5 s deadline. Temporal then
+    # reports the schedule-to-close timeout (measured on temporalio 1.35), not the attempt's.
     assert error.retry_state is RetryState.TIMEOUT
     assert isinstance(cause, TimeoutError)
-    assert cause.type is TimeoutType.START_TO_CLOSE
+    assert cause.type is TimeoutType.SCHEDULE_TO_CLOSE
     assert attempt_times(mock) == [at()]
     assert env.now() == at(seconds=1)
 
@@ -139,10 +141,14 @@ def test_schedule_to_close_during_a_retried_attempt(env: DurableEnvironment) -> 
         work, "x", start_to_close_timeout=None, schedule_to_close_timeout=timedelta(seconds=5)
     )
     handle = env.run(wf)
-    error, cause = activity_failure(handle)
+    error, _ = activity_failure(handle)
     assert error.retry_state is RetryState.TIMEOUT
+    cause = error.cause
     assert isinstance(cause, TimeoutError)
     assert cause.type is TimeoutType.SCHEDULE_TO_CLOSE
+    # As on Temporal, the timeout carries the failure of the attempt before it as its cause.
+    previous = cause.cause
+    assert isinstance(previous, ApplicationError) and previous.type == "ValueError"
     assert attempt_times(mock) == [at(), at(seconds=1)]
     assert env.now() == at(seconds=5)
     # History names the attempt that was running and when it really started.

@@ -190,7 +190,10 @@ def test_child_continuing_as_an_unknown_name_fails_the_parent_clearly(
             return "no error"
 
     result = env.run(Waiting).result()
-    assert result.startswith("ApplicationError: unknown workflow type 'NoSuchWorkflow'")
+    # str() of a typed ApplicationError leads with its type, as temporalio's does.
+    assert result.startswith(
+        "ApplicationError: UnknownWorkflowError: unknown workflow type 'NoSuchWorkflow'"
+    )
 
 
 def test_the_next_run_can_be_cancelled_again(env: DurableEnvironment) -> None:

@@ -69,7 +69,11 @@ class Everything:
         out.append(await workflow.execute_child_workflow(Kid.run))
         await workflow.wait_condition(lambda: self.go)
         try:
-            await workflow.execute_activity("missing", start_to_close_timeout=timedelta(seconds=1))
+            await workflow.execute_activity(
+                "missing",
+                start_to_close_timeout=timedelta(seconds=1),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
         except Exception as err:
             out.append(type(err).__name__)
         return out
@@ -177,7 +181,7 @@ def test_timeline_renders_one_line_per_event(env: DurableEnvironment) -> None:
     assert len(lines) == len(history)
     assert lines[0].split()[:3] == ["1", "2030-01-01T00:00:00Z", "WorkflowExecutionStarted"]
     failed = next(line for line in lines if "ActivityTaskFailed" in line)
-    assert "failure=ApplicationError[UnknownActivityError]" in failed
+    assert "failure=ApplicationError[NotFoundError]" in failed
 
 
 # --- errors that say where ------------------------------------------------------------------------
