@@ -84,6 +84,14 @@ class UnboundedRetryError(DurableError):
     """
 
 
+class RunawayWorkflowError(DurableError):
+    """A workflow outgrew the environment's bounds: too much virtual time, or too many events.
+
+    A workflow that never finishes would otherwise hang the test; the message names the
+    workflow, how far it got, where its code waits (the loop to look at) and its last events.
+    """
+
+
 class QueryError(DurableError):
     """A query failed, or tried to do something only workflow code may do."""
 

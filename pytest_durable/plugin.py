@@ -33,7 +33,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .errors import InvalidArgumentError
-from .fixtures._config import MARKER_HELP, SETTINGS, DurableConfig, Setting
+from .fixtures._config import (
+    INTERRUPT_NOTE_PREFIX,
+    MARKER_HELP,
+    SETTINGS,
+    DurableConfig,
+    Setting,
+)
 
 if TYPE_CHECKING:  # the engine loads when a fixture or hook first needs it, not on import
     from .fixtures import ActivityEnvironment, DurableEnvironment
@@ -98,6 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except InvalidArgumentError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = settings
+    config.pluginmanager.register(InterruptReport(config), "durable-interrupt")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(settings), "durable-xdist")
 
@@ -233,6 +240,34 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
     asyncio.run(function(**arguments))
     return True
+
+
+# --- Ctrl-C ------------------------------------------------------------------------------------
+
+
+class InterruptReport:
+    """Shows what the workflows were doing when Ctrl-C stopped a drive.
+
+    pytest prints only the line a ``KeyboardInterrupt`` came from; the environment notes on
+    the exception (``__notes__``) where each running workflow waits and its last events.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Print the environment's notes about the interrupted workflows."""
+        notes = [
+            note
+            for note in getattr(excinfo.value, "__notes__", ())
+            if isinstance(note, str) and note.startswith(INTERRUPT_NOTE_PREFIX)
+        ]
+        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
+        if not notes or reporter is None:
+            return
+        reporter.write_sep("-", _TIMELINE_SECTION)
+        for note in notes:
+            reporter.write_line(note)
 
 
 # --- optional integrations -------------------------------------------------------------------

@@ -166,10 +166,12 @@ class VirtualClock(Clock):
 class LoopIdle(Exception):
     """Raised out of the loop when it would have to jump time but is not allowed to."""
 
-    def __init__(self, *, blocked_forever: bool) -> None:
+    def __init__(self, *, blocked_forever: bool, bound_reached: bool = False) -> None:
         super().__init__("idle")
         #: True when nothing at all is scheduled: no jump could ever wake anything.
         self.blocked_forever = blocked_forever
+        #: True when the next jump would pass the loop's ``time_bound_ns``.
+        self.bound_reached = bound_reached
 
 
 class _VirtualSelector(selectors.BaseSelector):
@@ -247,6 +249,9 @@ class _VirtualSelector(selectors.BaseSelector):
                 target = limit
             else:
                 raise LoopIdle(blocked_forever=False)
+        bound = loop.time_bound_ns
+        if bound is not None and target > bound:
+            raise LoopIdle(blocked_forever=False, bound_reached=True)
         clock.advance_to(target)
         if due is not None and due <= target:
             loop._schedule_fire()
@@ -259,6 +264,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     ``jump_limit_ns`` bounds how far a jump may go: ``None`` means anywhere (auto-skip); a value
     at or below the current time forbids jumping, and the loop raises :class:`LoopIdle` instead of
     waiting, which the environment turns into "settled" or into a clear blocked-workflow error.
+    ``time_bound_ns`` is a hard end: a jump past it raises :class:`LoopIdle` with
+    ``bound_reached`` (a runaway workflow), where ``jump_limit_ns`` would jump up to the limit.
     """
 
     def __init__(self, clock: VirtualClock) -> None:
@@ -268,6 +275,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         # Timers within a microsecond fire together; keeps float loop time safe at 10+ years.
         self._clock_resolution = 1e-6
         self.jump_limit_ns: int | None = None
+        self.time_bound_ns: int | None = None
         #: When set, the loop stops (LoopIdle) as soon as it would wait for anything at all.
         self.settling = False
         self.real_wait_slice = 0.05

@@ -17,6 +17,7 @@ from ..common import RetryPolicy, decide_retry, to_ns
 from ..errors import (
     ApplicationError,
     InvalidArgumentError,
+    RunawayWorkflowError,
     UnknownWorkflowError,
     WorkflowAlreadyStartedError,
     WorkflowNotRunningError,
@@ -45,6 +46,7 @@ from ._instance import WorkflowInstance
 from ._payload import decode, encode
 from ._replay import replay_into
 from ._restore import open_work
+from ._runaway import runaway_report
 from ._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execution, _Run
 from ._store import InMemoryStore, Store
 
@@ -66,6 +68,9 @@ class Engine:
         max_unbounded_attempts: stop an activity whose retry policy has no limit (no maximum
             attempts, no schedule-to-close timeout) after this many failed attempts, raising
             :class:`UnboundedRetryError` from the drive; None retries forever, as Temporal does.
+        max_history_events: stop a run whose history reaches this many events with
+            :class:`RunawayWorkflowError` (raised from the drive) before its next workflow
+            task; None: no bound (Temporal warns at 10,240 events and fails at 51,200).
     """
 
     def __init__(
@@ -80,6 +85,7 @@ class Engine:
         deadlock_budget_s: float | None = 2.0,
         cache_instances: bool = True,
         max_unbounded_attempts: int | None = None,
+        max_history_events: int | None = None,
     ) -> None:
         self.clock = clock
         self.loop = loop
@@ -94,6 +100,7 @@ class Engine:
         self.deadlock_budget_s = deadlock_budget_s
         self.cache_instances = cache_instances
         self.max_unbounded_attempts = max_unbounded_attempts
+        self.max_history_events = max_history_events
         self.executions: dict[str, Execution] = {}
         self._activities = ActivityRunner(self)
         #: Called with every run once it closes (used by the environment's reporting).
@@ -374,6 +381,9 @@ class Engine:
         run.task_scheduled = False
         if run.closed:
             return
+        limit = self.max_history_events
+        if limit is not None and len(run.events) >= limit:
+            self._history_limit_reached(run, limit)
         instance = run.instance
         if instance is None:
             instance = self._rebuild(run)
@@ -396,6 +406,22 @@ class Engine:
             run.closing = True
         for command, event in zip(commands, new[1:], strict=True):
             self._carry_out(run, command, event)
+
+    def _history_limit_reached(self, run: _Run, limit: int) -> None:
+        """Stop a run whose history outgrew ``limit``: raised on the host loop, it ends the drive.
+
+        The run is left as it is (no task runs, nothing is recorded), so its history shows
+        exactly how far it got.
+        """
+        raise RunawayWorkflowError(
+            f"workflow {run.workflow_id!r} ({run.definition.name}) has {len(run.events):,} "
+            f"events in its history, the environment's max_history_events ({limit:,}; "
+            "Temporal fails a workflow at 51,200). "
+            + runaway_report(run, self.clock.now_ns())
+            + "\nFix the loop (or the mock that never lets it end), or raise the bound: "
+            "DurableEnvironment(max_history_events=...), "
+            "@pytest.mark.durable(max_history_events=...) or --durable-max-history-events."
+        )
 
     def _carry_out(self, run: _Run, command: Command, event: ev.Event) -> None:
         """Do what a recorded command asks: schedule work, start timers, close the run."""

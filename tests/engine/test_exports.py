@@ -47,6 +47,7 @@ PUBLIC = {
         "Replayer",
         "RetryPolicy",
         "RetryState",
+        "RunawayWorkflowError",
         "Store",
         "TimeoutError",
         "TimeoutType",

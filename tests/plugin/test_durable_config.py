@@ -54,6 +54,8 @@ def test_environment_kwargs_realise_every_setting() -> None:
         deadlock_timeout=None,
         cache_workflows=False,
         max_unbounded_attempts=50,
+        max_drive_time=60.0,
+        max_history_events=300,
     )
     assert config.environment_kwargs() == {
         "start_time": datetime(2030, 1, 1, tzinfo=UTC),
@@ -62,6 +64,8 @@ def test_environment_kwargs_realise_every_setting() -> None:
         "deadlock_timeout": None,
         "cache_workflows": False,
         "max_unbounded_attempts": 50,
+        "max_drive_time": 60.0,
+        "max_history_events": 300,
         "patch_time": "freezegun",
     }
     assert DurableConfig().environment_kwargs()["patch_time"] is False
@@ -70,6 +74,8 @@ def test_environment_kwargs_realise_every_setting() -> None:
         assert env.seed == 9
         assert env.patch_time == "freezegun"
         assert env.engine.max_unbounded_attempts == 50
+        assert env.max_drive_ns == 60 * 10**9
+        assert env.engine.max_history_events == 300
 
 
 def test_describe_mentions_auto_skip_only_when_off() -> None:
