@@ -7,24 +7,40 @@ from ._clock import Clock, LoopIdle, RealClock, TimerHandle, VirtualClock, Virtu
 from ._diff import RUN_IDENTITY_KEYS, EventChange, align_histories, diff_histories
 from ._engine import Engine
 from ._history import History, format_duration, format_time, parse_duration, parse_time
+from ._observers import (
+    AttemptFinished,
+    AttemptOutcome,
+    AttemptStarted,
+    EventsAppended,
+    Notice,
+    Observer,
+    RunClosed,
+)
 from ._replay import ReplayDivergenceWarning
 from ._replayer import Replayer, ReplayResult
 from ._runs import Execution
 from ._store import InMemoryStore, RunKey, Store
 
 __all__ = [
+    "AttemptFinished",
+    "AttemptOutcome",
+    "AttemptStarted",
     "RUN_IDENTITY_KEYS",
     "Clock",
     "Engine",
+    "EventsAppended",
     "EventChange",
     "Execution",
     "History",
     "InMemoryStore",
     "LoopIdle",
+    "Notice",
+    "Observer",
     "RealClock",
     "ReplayDivergenceWarning",
     "ReplayResult",
     "Replayer",
+    "RunClosed",
     "RunKey",
     "Store",
     "TimerHandle",

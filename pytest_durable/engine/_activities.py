@@ -6,7 +6,6 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -24,6 +23,7 @@ from . import _events as ev
 from ._clock import TimerHandle
 from ._definitions import ActivityDefinition
 from ._failure import encode_failure, error_type_of
+from ._observers import AttemptFinished, AttemptOutcome, AttemptStarted
 from ._payload import encode
 
 if TYPE_CHECKING:
@@ -41,30 +41,6 @@ class InlineActivity(Protocol):
 
     def run_attempt(self, attempt: Attempt) -> None:
         """Start one attempt."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AttemptEnded:
-    """What the server saw of one activity attempt when it ended (for attempt observers).
-
-    History keeps only the attempt that decided an activity's outcome; observers see them all.
-    """
-
-    workflow_id: str
-    run_id: str
-    activity_type: str
-    activity_id: str
-    scheduled_event_id: int
-    attempt: int
-    started_ns: int | None
-    """When a worker started it; None if it never started (timed out while queued)."""
-    ended_ns: int
-    outcome: str
-    """``completed``, ``failed``, ``timed_out`` or ``cancelled``."""
-    error: BaseException | None
-    timeout_type: TimeoutType | None
-    will_retry: bool
-    """Whether the server scheduled another attempt after this one."""
 
 
 def _dt(ns: int) -> datetime:
@@ -322,6 +298,17 @@ class ActivityRunner:
         attempt.finished = False
         attempt.started = True
         attempt.started_ns = engine.clock.now_ns()
+        if engine.observers.attempt_started:
+            engine.observers.notify(
+                AttemptStarted(
+                    run=act.run.key,
+                    scheduled_event_id=act.scheduled_event_id,
+                    activity_type=act.activity_type,
+                    activity_id=act.activity_id,
+                    attempt=attempt.number,
+                    started_ns=attempt.started_ns,
+                )
+            )
         if act.start_to_close_ns is not None:
             attempt._add_timer(
                 engine.clock.call_at(
@@ -468,9 +455,14 @@ class ActivityRunner:
             type=TimeoutType.SCHEDULE_TO_CLOSE,
             last_heartbeat_details=tuple(act.heartbeat_details),
         )
-        if self.engine.attempt_observers:
+        if self.engine.observers.attempt_finished:
             self._observe(
-                act, act.attempt, started_ns, "timed_out", error, TimeoutType.SCHEDULE_TO_CLOSE
+                act,
+                act.attempt,
+                started_ns,
+                AttemptOutcome.TIMED_OUT,
+                error,
+                TimeoutType.SCHEDULE_TO_CLOSE,
             )
         self._record_failure(act, act.attempt, error, RetryState.TIMEOUT, started_ns)
 
@@ -481,14 +473,13 @@ class ActivityRunner:
         act: ActivityState,
         number: int,
         started_ns: int | None,
-        outcome: str,
+        outcome: AttemptOutcome,
         error: BaseException | None = None,
         timeout_type: TimeoutType | None = None,
         will_retry: bool = False,
     ) -> None:
-        record = AttemptEnded(
-            workflow_id=act.run.workflow_id,
-            run_id=act.run.run_id,
+        notice = AttemptFinished(
+            run=act.run.key,
             activity_type=act.activity_type,
             activity_id=act.activity_id,
             scheduled_event_id=act.scheduled_event_id,
@@ -500,15 +491,14 @@ class ActivityRunner:
             timeout_type=timeout_type,
             will_retry=will_retry,
         )
-        for observer in self.engine.attempt_observers:
-            observer(record)
+        self.engine.observers.notify(notice)
 
     def completed(self, attempt: Attempt, value: Any) -> None:
         act = attempt.activity
         if self._gone(act):
             return
-        if self.engine.attempt_observers:
-            self._observe(act, attempt.number, attempt.started_ns, "completed")
+        if self.engine.observers.attempt_finished:
+            self._observe(act, attempt.number, attempt.started_ns, AttemptOutcome.COMPLETED)
         run = act.run
         now = self.engine.clock.now_ns()
         self._finish(act)
@@ -516,13 +506,16 @@ class ActivityRunner:
             run,
             [
                 ev.ActivityTaskStarted(
-                    event_id=0,
+                    event_id=run.next_event_id,
                     time_ns=attempt.started_ns,
                     scheduled_event_id=act.scheduled_event_id,
                     attempt=attempt.number,
                 ),
                 ev.ActivityTaskCompleted(
-                    event_id=0, time_ns=now, scheduled_event_id=act.scheduled_event_id, result=value
+                    event_id=run.next_event_id + 1,
+                    time_ns=now,
+                    scheduled_event_id=act.scheduled_event_id,
+                    result=value,
                 ),
             ],
         )
@@ -559,12 +552,12 @@ class ActivityRunner:
             now_ns=now,
             schedule_to_close_deadline_ns=deadline,
         )
-        if engine.attempt_observers:
+        if engine.observers.attempt_finished:
             self._observe(
                 act,
                 attempt.number,
                 attempt.started_ns if attempt.started else None,
-                "timed_out" if timeout_type is not None else "failed",
+                AttemptOutcome.FAILED if timeout_type is None else AttemptOutcome.TIMED_OUT,
                 error,
                 timeout_type,
                 decision.delay_ns is not None,
@@ -634,10 +627,11 @@ class ActivityRunner:
         failure = encode_failure(error)
         cls = ev.ActivityTaskTimedOut if isinstance(error, TimeoutError) else ev.ActivityTaskFailed
         events: list[ev.Event] = []
+        next_id = act.run.next_event_id
         if started_ns is not None:
             events.append(
                 ev.ActivityTaskStarted(
-                    event_id=0,
+                    event_id=next_id,
                     time_ns=started_ns,
                     scheduled_event_id=act.scheduled_event_id,
                     attempt=attempt_number,
@@ -645,7 +639,7 @@ class ActivityRunner:
             )
         events.append(
             cls(
-                event_id=0,
+                event_id=next_id + len(events),
                 time_ns=now,
                 scheduled_event_id=act.scheduled_event_id,
                 failure=failure,
@@ -663,17 +657,19 @@ class ActivityRunner:
         attempt = act.attempt_handle
         if attempt is not None:
             attempt.abort()
-            if self.engine.attempt_observers:
+            if self.engine.observers.attempt_finished:
                 self._observe(
-                    act, attempt.number, attempt.started_ns if attempt.started else None,
-                    "cancelled",
+                    act,
+                    attempt.number,
+                    attempt.started_ns if attempt.started else None,
+                    AttemptOutcome.CANCELLED,
                 )
         self._finish(act)
         self.engine._append_input(
             run,
             [
                 ev.ActivityTaskCanceled(
-                    event_id=0,
+                    event_id=run.next_event_id,
                     time_ns=self.engine.clock.now_ns(),
                     scheduled_event_id=scheduled_event_id,
                 )
@@ -684,8 +680,17 @@ class ActivityRunner:
         """The run closed: stop every activity it still has in flight, recording nothing."""
         for act in list(run.activities.values()):
             act.cancel_requested = True
-            if act.attempt_handle is not None:
-                act.attempt_handle.abort()
+            attempt = act.attempt_handle
+            if attempt is not None:
+                in_flight = not attempt.finished
+                attempt.abort()
+                if in_flight and self.engine.observers.attempt_finished:
+                    self._observe(
+                        act,
+                        attempt.number,
+                        attempt.started_ns if attempt.started else None,
+                        AttemptOutcome.CANCELLED,
+                    )
             self._finish(act)
 
     def _gone(self, act: ActivityState) -> bool:

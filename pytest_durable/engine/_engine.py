@@ -16,6 +16,7 @@ from typing import Any
 from ..common import RetryPolicy, decide_retry, to_ns
 from ..errors import (
     ApplicationError,
+    ConcurrentAppendError,
     InvalidArgumentError,
     RunawayWorkflowError,
     UnknownWorkflowError,
@@ -23,7 +24,7 @@ from ..errors import (
     WorkflowNotRunningError,
 )
 from . import _events as ev
-from ._activities import ActivityRunner, Attempt, AttemptEnded, InlineActivity
+from ._activities import ActivityRunner, Attempt, InlineActivity
 from ._clock import Clock, VirtualTimeLoop
 from ._command_events import command_to_event
 from ._commands import (
@@ -43,6 +44,7 @@ from ._commands import (
 from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._failure import encode_failure, error_type_of
 from ._instance import WorkflowInstance
+from ._observers import EventsAppended, Notice, Observer, Observers, RunClosed
 from ._payload import decode, encode
 from ._replay import replay_into
 from ._restore import open_work
@@ -51,6 +53,9 @@ from ._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execution, _R
 from ._store import InMemoryStore, Store
 
 ActivityImpl = ActivityDefinition | InlineActivity
+
+MAX_APPEND_CONFLICTS = 10
+"""Consecutive rejected appends to one run after which the store is taken to be broken."""
 
 class Engine:
     """Runs workflows on a host loop; see the module docstring.
@@ -102,15 +107,21 @@ class Engine:
         self.max_unbounded_attempts = max_unbounded_attempts
         self.max_history_events = max_history_events
         self.executions: dict[str, Execution] = {}
+        #: Subscribers to the append seam (see :mod:`._observers`).
+        self.observers = Observers()
         self._activities = ActivityRunner(self)
-        #: Called with every run once it closes (used by the environment's reporting).
-        self.on_run_closed: list[Callable[[_Run], None]] = []
-        #: Called with every activity attempt as the server sees it end (all attempts, where
-        #: history keeps only the one that decided the outcome).
-        self.attempt_observers: list[Callable[[AttemptEnded], None]] = []
         #: Consulted as each attempt starts, with the attempt and the worker's way of running
         #: its code; returning True means the hook took the attempt over (fault injection).
         self.attempt_hook: Callable[[Attempt, Callable[[Attempt], None]], bool] | None = None
+
+    def observe(
+        self, observer: Observer, *kinds: type[Notice]
+    ) -> Callable[[], None]:
+        """Call ``observer`` with every notice of ``kinds`` (all when none are given).
+
+        Returns a function that unsubscribes it. See :mod:`._observers` for the notices.
+        """
+        return self.observers.subscribe(observer, kinds)
 
     # --- registry ------------------------------------------------------------------------------
 
@@ -204,8 +215,7 @@ class Engine:
         self.executions[workflow_id] = execution
         run = _Run(execution, definition, started.run_id)
         execution.runs.append(run)
-        self.store.append(run.key, list(events), expected_length=0)
-        run.events.extend(events)
+        self._append(run, list(events))
         run.delivered = delivered
         run.instance = instance if self.cache_instances else None
         run.cancel_requested = work.cancel_requested
@@ -255,8 +265,7 @@ class Engine:
             continued_from_run_id=continued_from.run_id if continued_from else None,
             first_run_id=first_run_id,
         )
-        self.store.append(run.key, [started], expected_length=0)
-        run.events.append(started)
+        self._append(run, [started])
         self._schedule_task(run)
         return run
 
@@ -282,7 +291,10 @@ class Engine:
             run,
             [
                 ev.WorkflowExecutionSignaled(
-                    event_id=0, time_ns=self.clock.now_ns(), signal_name=name, input=list(args)
+                    event_id=run.next_event_id,
+                    time_ns=self.clock.now_ns(),
+                    signal_name=name,
+                    input=list(args),
                 )
             ],
         )
@@ -306,7 +318,7 @@ class Engine:
             run,
             [
                 ev.WorkflowExecutionCancelRequested(
-                    event_id=0, time_ns=self.clock.now_ns(), reason=reason
+                    event_id=run.next_event_id, time_ns=self.clock.now_ns(), reason=reason
                 )
             ],
         )
@@ -353,17 +365,59 @@ class Engine:
             run.task_scheduled = True
             self.loop.call_soon(self._run_workflow_task, run)
 
+    # --- the append seam -----------------------------------------------------------------------
+
+    def _append(self, run: _Run, events: list[ev.Event]) -> None:
+        """The one way into a history: compare-and-set append, then the cache, then observers.
+
+        ``events`` are numbered from ``run.next_event_id`` (numbered where they are built). The
+        cache (``run.events``) only ever holds what the store accepted.
+
+        Raises:
+            ConcurrentAppendError: the store holds more than the cache; the caller recovers.
+        """
+        self.store.append(run.key, events, expected_length=len(run.events))
+        run.events.extend(events)
+        run.conflicts = 0
+        if self.observers.appended:
+            self.observers.notify(EventsAppended(run=run.key, events=tuple(events)))
+
+    def _resync(self, run: _Run, error: ConcurrentAppendError) -> None:
+        """The store rejected an append: drop the instance and re-read history from the store."""
+        run.conflicts += 1
+        if run.conflicts > MAX_APPEND_CONFLICTS:
+            raise error
+        self._evict(run)
+        run.events = self.store.read(run.key)
+        run.delivered = 0
+
     def _append_input(self, run: _Run, events: list[ev.Event]) -> None:
-        """Append events that the workflow must see (numbering them) and schedule a task."""
+        """Append events that the workflow must see and schedule a task.
+
+        Input events are facts the server learnt; a rejected append re-reads the history and
+        appends them again, renumbered, after whatever the store gained meanwhile.
+        """
         if run.closed or run.closing:
             return
-        base = len(run.events)
-        numbered = [_renumber(e, base + i + 1) for i, e in enumerate(events)]
-        self.store.append(run.key, numbered, expected_length=base)
-        run.events.extend(numbered)
+        while True:
+            base = len(run.events)
+            if events[0].event_id != base + 1:
+                events = [_renumber(e, base + i + 1) for i, e in enumerate(events)]
+            try:
+                self._append(run, events)
+            except ConcurrentAppendError as error:
+                self._resync(run, error)
+                continue
+            break
         self._schedule_task(run)
 
+    def history(self, run: _Run) -> list[ev.Event]:
+        """The run's events as the store holds them (the store is the truth, not the cache)."""
+        return self.store.read(run.key)
+
     def _rebuild(self, run: _Run) -> WorkflowInstance:
+        # Rebuilt from the store, which the cache must equal; reading it keeps them honest.
+        run.events = self.store.read(run.key)
         started = run.events[0]
         assert isinstance(started, ev.WorkflowExecutionStarted)
         instance = WorkflowInstance(
@@ -397,9 +451,15 @@ class Engine:
             event = command_to_event(command, base + len(new) + 1, now, self._new_run_id)
             new.append(event)
             instance.bind(command, event.event_id)
-        self.store.append(run.key, new, expected_length=base)
-        events.extend(new)
-        run.delivered = len(events)
+        try:
+            self._append(run, new)
+        except ConcurrentAppendError as error:
+            # The instance ran a task history never recorded: drop it, re-read, re-drive (as
+            # Temporal evicts on a failed workflow task).
+            self._resync(run, error)
+            self._schedule_task(run)
+            return
+        run.delivered = len(run.events)
         if not self.cache_instances:
             self._evict(run)
         if commands and isinstance(commands[-1], CLOSING_COMMANDS):
@@ -480,7 +540,9 @@ class Engine:
             run,
             [
                 ev.TimerFired(
-                    event_id=0, time_ns=self.clock.now_ns(), started_event_id=started.event_id
+                    event_id=run.next_event_id,
+                    time_ns=self.clock.now_ns(),
+                    started_event_id=started.event_id,
                 )
             ],
         )
@@ -506,7 +568,7 @@ class Engine:
                 run,
                 [
                     ev.StartChildWorkflowExecutionFailed(
-                        event_id=0,
+                        event_id=run.next_event_id,
                         time_ns=self.clock.now_ns(),
                         initiated_event_id=event.event_id,
                         cause=str(exc),
@@ -519,7 +581,7 @@ class Engine:
             run,
             [
                 ev.ChildWorkflowExecutionStarted(
-                    event_id=0,
+                    event_id=run.next_event_id,
                     time_ns=self.clock.now_ns(),
                     initiated_event_id=event.event_id,
                     run_id=child.current.run_id,
@@ -537,11 +599,14 @@ class Engine:
         notice: ev.Event
         if cancelled:
             notice = ev.ChildWorkflowExecutionCanceled(
-                event_id=0, time_ns=now, initiated_event_id=initiated
+                event_id=parent.next_event_id, time_ns=now, initiated_event_id=initiated
             )
         elif isinstance(closing, ev.WorkflowExecutionCompleted):
             notice = ev.ChildWorkflowExecutionCompleted(
-                event_id=0, time_ns=now, initiated_event_id=initiated, result=closing.result
+                event_id=parent.next_event_id,
+                time_ns=now,
+                initiated_event_id=initiated,
+                result=closing.result,
             )
         elif run.status == FAILED:
             # Usually the recorded failure; a continue-as-new to an unknown type has none.
@@ -551,7 +616,7 @@ class Engine:
                 assert run.exception is not None
                 failure = encode_failure(run.exception)
             notice = ev.ChildWorkflowExecutionFailed(
-                event_id=0,
+                event_id=parent.next_event_id,
                 time_ns=now,
                 initiated_event_id=initiated,
                 failure=failure,
@@ -559,7 +624,7 @@ class Engine:
             )
         else:
             notice = ev.ChildWorkflowExecutionCanceled(
-                event_id=0, time_ns=now, initiated_event_id=initiated
+                event_id=parent.next_event_id, time_ns=now, initiated_event_id=initiated
             )
         self._append_input(parent, [notice])
 
@@ -587,8 +652,8 @@ class Engine:
             if child is not None and child.is_open:
                 # Temporal's default parent-close policy: terminate; we cancel, more gently.
                 self.cancel(child_id, reason="parent closed")
-        for callback in self.on_run_closed:
-            callback(run)
+        if self.observers.run_closed:
+            self.observers.notify(RunClosed(run=run.key, status=status))
         execution = run.execution
         if status == FAILED and exception is not None and self._retry(run, exception, is_bug):
             return

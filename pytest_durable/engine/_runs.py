@@ -30,6 +30,7 @@ class _Run:
         "children",
         "closed",
         "closing",
+        "conflicts",
         "definition",
         "delivered",
         "events",
@@ -55,6 +56,8 @@ class _Run:
         self.events: list[ev.Event] = []
         self.instance: WorkflowInstance | None = None
         self.delivered = 0
+        #: Consecutive appends the store rejected (reset by the next accepted one).
+        self.conflicts = 0
         self.task_scheduled = False
         self.cancel_requested = False
         self.closed = False
@@ -69,6 +72,11 @@ class _Run:
         self.activities: dict[int, Any] = {}
         self.timers: dict[int, TimerHandle] = {}
         self.children: dict[int, str] = {}
+
+    @property
+    def next_event_id(self) -> int:
+        """The number the next appended event gets (events are numbered where they are built)."""
+        return len(self.events) + 1
 
 
 class Execution:

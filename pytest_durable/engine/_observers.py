@@ -1,0 +1,168 @@
+"""What the engine tells its observers: events appended, activity attempts, runs closed.
+
+Observers subscribe with :meth:`Engine.observe` (to every kind of notice, or to the kinds they
+name); each is called, on the engine's loop and in the order things happen, with one
+:data:`Notice` at a time:
+
+- :class:`EventsAppended` once the store accepted events (so a notice never describes events a
+  reader of the store could not see), in the order they were appended;
+- :class:`AttemptStarted` when a worker picks up an activity attempt, and
+  :class:`AttemptFinished` when the server learns how it ended (attempts that are retried leave
+  no event in history, only these notices);
+- :class:`RunClosed` when a run's closing event is recorded.
+
+Timers scheduled and fired, signals and the rest are events: watch ``EventsAppended`` for
+``TimerStarted``/``TimerFired``. Notices are frozen; an observer must not call back into the
+engine while it is being notified, and an exception it raises propagates to the engine's caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import assert_never
+
+from ..errors import TimeoutType
+from ._events import Event
+from ._store import RunKey
+
+
+class AttemptOutcome(StrEnum):
+    """How an activity attempt ended, as the server saw it."""
+
+    COMPLETED = "completed"
+    """The activity returned; its result is recorded."""
+    FAILED = "failed"
+    """The activity raised (it may still be retried)."""
+    TIMED_OUT = "timed_out"
+    """A start-to-close, heartbeat, schedule-to-start or schedule-to-close timeout fired."""
+    CANCELLED = "cancelled"
+    """The workflow cancelled the activity, or its run closed."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsAppended:
+    """Events the store accepted for one run, numbered, in order."""
+
+    run: RunKey
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptStarted:
+    """A worker picked up an attempt of the activity scheduled at ``scheduled_event_id``."""
+
+    run: RunKey
+    scheduled_event_id: int
+    activity_type: str
+    activity_id: str
+    attempt: int
+    started_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptFinished:
+    """The server ended an attempt: it learnt the outcome, a timeout fired, or it cancelled it.
+
+    History keeps only the attempt that decided an activity's outcome; observers see them all.
+    """
+
+    run: RunKey
+    scheduled_event_id: int
+    activity_type: str
+    activity_id: str
+    attempt: int
+    started_ns: int | None
+    """When a worker started it; None if it never started (it timed out or was cancelled
+    while queued)."""
+    ended_ns: int
+    outcome: AttemptOutcome
+    error: BaseException | None = None
+    """What the attempt raised, or the timeout; None when it completed or was cancelled."""
+    timeout_type: TimeoutType | None = None
+    will_retry: bool = False
+    """Whether the server scheduled another attempt after this one."""
+
+    @property
+    def workflow_id(self) -> str:
+        return self.run[0]
+
+    @property
+    def run_id(self) -> str:
+        return self.run[1]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunClosed:
+    """A run recorded its closing event; ``status`` is ``History.status``'s word for it."""
+
+    run: RunKey
+    status: str
+
+
+Notice = EventsAppended | AttemptStarted | AttemptFinished | RunClosed
+"""Everything an observer can be told."""
+
+Observer = Callable[[Notice], None]
+"""A callable that receives each :data:`Notice`."""
+
+
+class Observers:
+    """The engine's subscribers, by the kind of notice they want.
+
+    A notice nobody wants is never built: the engine tests the kind's list (``appended``,
+    ``attempt_started``, ``attempt_finished``, ``run_closed``) before making one, so an unobserved
+    kind costs one attribute test on the hot path.
+    """
+
+    __slots__ = ("appended", "attempt_finished", "attempt_started", "run_closed")
+
+    def __init__(self) -> None:
+        self.appended: list[Observer] = []
+        self.attempt_started: list[Observer] = []
+        self.attempt_finished: list[Observer] = []
+        self.run_closed: list[Observer] = []
+
+    def _lists(self, kinds: tuple[type[Notice], ...]) -> list[list[Observer]]:
+        by_kind: dict[type[Notice], list[Observer]] = {
+            EventsAppended: self.appended,
+            AttemptStarted: self.attempt_started,
+            AttemptFinished: self.attempt_finished,
+            RunClosed: self.run_closed,
+        }
+        unknown = [k for k in kinds if k not in by_kind]
+        if unknown:
+            raise TypeError(f"not a notice kind: {unknown[0]!r}; kinds: {list(by_kind)}")
+        return [by_kind[k] for k in kinds or tuple(by_kind)]
+
+    def subscribe(
+        self, observer: Observer, kinds: tuple[type[Notice], ...] = ()
+    ) -> Callable[[], None]:
+        """Add ``observer`` for ``kinds`` (every kind when empty); returns its unsubscribe."""
+        lists = self._lists(kinds)
+        for subscribers in lists:
+            subscribers.append(observer)
+
+        def unsubscribe() -> None:
+            for subscribers in lists:
+                if observer in subscribers:
+                    subscribers.remove(observer)
+
+        return unsubscribe
+
+    def notify(self, notice: Notice) -> None:
+        """Tell the observers of ``notice``'s kind, in subscription order."""
+        match notice:
+            case EventsAppended():
+                subscribers = self.appended
+            case AttemptStarted():
+                subscribers = self.attempt_started
+            case AttemptFinished():
+                subscribers = self.attempt_finished
+            case RunClosed():
+                subscribers = self.run_closed
+            case _:
+                assert_never(notice)
+        for observer in tuple(subscribers):
+            observer(notice)
