@@ -181,8 +181,7 @@ class WorkflowInstance:
         fired = False
         try:
             try:
-                for event in events:
-                    apply_event(self, event)
+                _apply_in_order(self, events)
                 if self.main_task is None and not self.closed:
                     self._start_main()
                 self._run_until_blocked()
@@ -614,6 +613,23 @@ def _close_quietly(coro: Any) -> None:
         raise
     except BaseException:  # see the docstring: a dropped instance must not leak
         pass
+
+
+def _apply_in_order(instance: WorkflowInstance, events: Iterable[ev.Event]) -> None:
+    """Apply a task's events: signals first, then the rest, each group in history order.
+
+    Temporal's order: the handlers of every signal in a task run before the code waiting on
+    the task's other events (activity results, timers, a cancellation) resumes, so that code
+    sees every signal that arrived with them.
+    """
+    later: list[ev.Event] = []
+    for event in events:
+        if type(event) is ev.WorkflowExecutionSignaled:
+            apply_event(instance, event)
+        else:
+            later.append(event)
+    for event in later:
+        apply_event(instance, event)
 
 
 def _raise_site(exc: BaseException) -> tuple[str, int] | None:
