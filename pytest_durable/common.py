@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from .errors import RetryState
+from .errors import InvalidArgumentError, RetryState
 
 NS_PER_SECOND = 1_000_000_000
 
@@ -28,6 +28,29 @@ def to_ns(value: timedelta | float | int | None, *, what: str) -> int | None:
 def from_ns(ns: int) -> timedelta:
     """Convert whole nanoseconds to a timedelta (microsecond resolution)."""
     return timedelta(microseconds=ns // 1_000)
+
+
+def call_arguments(
+    positional: tuple[Any, ...], args: Sequence[Any] | None, *, what: str
+) -> tuple[Any, ...]:
+    """The arguments of a call that takes them positionally or, as Temporal's does, ``args=``.
+
+    ``execute_activity(charge, "o-1", 42)`` and ``execute_activity(charge, args=["o-1", 42])``
+    are the same call; giving both is ambiguous and refused.
+    """
+    if args is None:
+        return positional
+    if positional:
+        raise InvalidArgumentError(
+            f"{what} got arguments both positionally {positional!r} and as args={args!r}; "
+            "pass them one way: positionally, or all of them in args=[...]"
+        )
+    if isinstance(args, str | bytes) or not isinstance(args, Sequence):
+        raise InvalidArgumentError(
+            f"args= of {what} must be a list of the arguments, got {args!r}; e.g. "
+            "args=[order_id, amount] (or pass them positionally)"
+        )
+    return tuple(args)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

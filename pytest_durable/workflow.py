@@ -12,11 +12,11 @@ import logging
 import random as _random_module
 import sys
 import uuid as _uuid
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar, overload
 
-from .common import RetryPolicy, to_ns
+from .common import RetryPolicy, call_arguments, to_ns
 from .engine._commands import ScheduleActivity, StartChildWorkflow
 from .engine._definitions import (
     WORKFLOW_ATTR,
@@ -341,7 +341,8 @@ def _activity_type(activity: Any) -> tuple[str, Any]:
 
 def start_activity(
     activity: Callable[..., Any] | str,
-    *args: Any,
+    *arg: Any,
+    args: Sequence[Any] | None = None,
     activity_id: str | None = None,
     task_queue: str | None = None,
     schedule_to_close_timeout: timedelta | None = None,
@@ -353,11 +354,14 @@ def start_activity(
 ) -> asyncio.Future[Any]:
     """Schedule an activity and return a future for its result; ``cancel()`` cancels it.
 
+    The activity's arguments follow it positionally (``start_activity(charge, order_id,
+    amount, ...)``) or, as Temporal's SDK takes them, in ``args=[order_id, amount]``.
     At least one of ``start_to_close_timeout`` and ``schedule_to_close_timeout`` is required.
     Activities retry with ``RetryPolicy()`` unless given another policy.
     """
     instance = _runtime()
     name, definition = _activity_type(activity)
+    values = call_arguments(arg, args, what=f"activity {name!r}")
     s2c = _timeout_ns(schedule_to_close_timeout, "schedule_to_close_timeout", name)
     s2s = _timeout_ns(schedule_to_start_timeout, "schedule_to_start_timeout", name)
     stc = _timeout_ns(start_to_close_timeout, "start_to_close_timeout", name)
@@ -378,7 +382,7 @@ def start_activity(
             f"retry_policy for activity {name!r} must be a RetryPolicy, got {retry_policy!r}"
         )
     names = definition.signature.names if definition is not None else ()
-    encoded = encode_args(args, names, owner=f"activity {name!r}")
+    encoded = encode_args(values, names, owner=f"activity {name!r}")
     seq = instance.activity_seq + 1
     hint = result_type
     if hint is None and definition is not None:
@@ -421,7 +425,8 @@ def _timeout_ns(value: timedelta | None, what: str, activity: str) -> int | None
 
 async def execute_activity(
     activity: Callable[..., Any] | str,
-    *args: Any,
+    *arg: Any,
+    args: Sequence[Any] | None = None,
     activity_id: str | None = None,
     task_queue: str | None = None,
     schedule_to_close_timeout: timedelta | None = None,
@@ -431,11 +436,15 @@ async def execute_activity(
     retry_policy: RetryPolicy | None = None,
     result_type: type | None = None,
 ) -> Any:
-    """Run an activity and return its result; failures raise :class:`ActivityError`."""
+    """Run an activity and return its result; failures raise :class:`ActivityError`.
+
+    Arguments and options are :func:`start_activity`'s (positionally or ``args=[...]``).
+    """
     __tracebackhide__ = True  # failures point at the workflow's own line
     return await start_activity(
         activity,
-        *args,
+        *arg,
+        args=args,
         activity_id=activity_id,
         task_queue=task_queue,
         schedule_to_close_timeout=schedule_to_close_timeout,
@@ -494,16 +503,21 @@ def _workflow_type(workflow: Any) -> tuple[str, WorkflowDefinition | None]:
 
 async def start_child_workflow(
     workflow: Any,
-    *args: Any,
+    *arg: Any,
+    args: Sequence[Any] | None = None,
     id: str | None = None,
     retry_policy: RetryPolicy | None = None,
     result_type: type | None = None,
 ) -> ChildWorkflowHandle:
-    """Start a child workflow (its own history) and return a handle once it has started."""
+    """Start a child workflow (its own history) and return a handle once it has started.
+
+    Its arguments follow it positionally or, as in Temporal's SDK, in ``args=[...]``.
+    """
     instance = _runtime()
     name, definition = _workflow_type(workflow)
+    values = call_arguments(arg, args, what=f"child workflow {name!r}")
     names = definition.signature.names if definition is not None else ()
-    encoded = encode_args(args, names, owner=f"child workflow {name!r}")
+    encoded = encode_args(values, names, owner=f"child workflow {name!r}")
     seq = instance.child_seq + 1
     hint = result_type
     if hint is None and definition is not None:
@@ -535,7 +549,8 @@ async def start_child_workflow(
 
 async def execute_child_workflow(
     workflow: Any,
-    *args: Any,
+    *arg: Any,
+    args: Sequence[Any] | None = None,
     id: str | None = None,
     retry_policy: RetryPolicy | None = None,
     result_type: type | None = None,
@@ -543,7 +558,7 @@ async def execute_child_workflow(
     """Start a child workflow and wait for its result; failures raise ``ChildWorkflowError``."""
     __tracebackhide__ = True
     handle = await start_child_workflow(
-        workflow, *args, id=id, retry_policy=retry_policy, result_type=result_type
+        workflow, *arg, args=args, id=id, retry_policy=retry_policy, result_type=result_type
     )
     result = handle._command.result
     assert result is not None
@@ -560,13 +575,19 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def continue_as_new(*args: Any, workflow: Any = None) -> NoReturn:
-    """End this run and start a fresh one of the same workflow id with ``args``."""
+def continue_as_new(
+    *arg: Any, args: Sequence[Any] | None = None, workflow: Any = None
+) -> NoReturn:
+    """End this run and start a fresh one of the same workflow id with these arguments.
+
+    The arguments are given positionally or, as in Temporal's SDK, in ``args=[...]``.
+    """
     _runtime()
+    values = call_arguments(arg, args, what="continue_as_new")
     if workflow is None:
-        raise _ContinueAsNew(None, args)
+        raise _ContinueAsNew(None, values)
     name, definition = _workflow_type(workflow)
-    raise _ContinueAsNew(name, args, definition)
+    raise _ContinueAsNew(name, values, definition)
 
 
 # --- logging -----------------------------------------------------------------------------------

@@ -46,6 +46,113 @@ def activity_error_of(env: DurableEnvironment, wf: Any) -> ActivityError:
     return error
 
 
+# --- 1. call styles: args=[...] as Temporal's SDK takes them -----------------------------------
+
+
+@activity.defn
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@workflow.defn
+class Adder:
+    @workflow.run
+    async def run(self, a: int, b: int) -> int:
+        return a + b
+
+
+@workflow.defn
+class ArgsEverywhere:
+    def __init__(self) -> None:
+        self.extra = 0
+
+    @workflow.run
+    async def run(self, a: int, b: int, rounds: int) -> list[int]:
+        timeout = timedelta(seconds=5)
+        out = [
+            await workflow.execute_activity(add, args=[a, b], start_to_close_timeout=timeout),
+            await workflow.start_activity(add, args=(a, 10), start_to_close_timeout=timeout),
+            await workflow.execute_activity(add, a, b, start_to_close_timeout=timeout),
+            await workflow.execute_child_workflow(Adder.run, args=[a, 100]),
+            await (await workflow.start_child_workflow(Adder.run, args=[b, 1000])),
+        ]
+        await workflow.wait_condition(lambda: self.extra > 0)
+        out.append(self.extra)
+        if rounds > 1:
+            workflow.continue_as_new(args=[a * 2, b * 2, rounds - 1])
+        return out
+
+    @workflow.signal
+    def bump(self, by: int, times: int) -> None:
+        self.extra += by * times
+
+    @workflow.query
+    def scaled(self, factor: int, offset: int) -> int:
+        return self.extra * factor + offset
+
+
+def test_args_keyword_is_accepted_wherever_temporal_takes_it(env: DurableEnvironment) -> None:
+    # temporalio: execute_activity/start_activity/execute_child_workflow/start_child_workflow/
+    # continue_as_new take one argument or args=[...]; the client's start/execute_workflow,
+    # signal and query take args= too. The same calls run here.
+    handle = env.start(ArgsEverywhere.run, args=[1, 2, 2], id="args")
+    handle.signal(ArgsEverywhere.bump, args=[3, 1])
+    # The first run ended; the second got args=[2, 4, 1] through continue_as_new.
+    assert [status for _, status in handle.runs] == ["continued_as_new", "running"]
+    assert handle.query(ArgsEverywhere.scaled, args=[10, 1]) == 1
+    handle.signal(ArgsEverywhere.bump, 2, 3)  # positional stays unambiguous
+    assert handle.query(ArgsEverywhere.scaled, 1, 0) == 6
+    assert handle.result() == [6, 12, 6, 102, 1004, 6]
+    assert env.run(Adder.run, args=(7, 8)).result() == 15
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: workflow.execute_activity(
+                add, 1, args=[2], start_to_close_timeout=timedelta(seconds=1)
+            ),
+            "activity 'add' got arguments both positionally (1,) and as args=[2]",
+        ),
+        (
+            lambda: workflow.execute_activity(
+                add, args="12", start_to_close_timeout=timedelta(seconds=1)
+            ),
+            "args= of activity 'add' must be a list of the arguments, got '12'",
+        ),
+        (
+            lambda: workflow.execute_child_workflow(Adder.run, 1, args=[2]),
+            "child workflow 'Adder' got arguments both positionally",
+        ),
+    ],
+)
+def test_both_styles_at_once_are_refused(
+    env: DurableEnvironment, call: Any, message: str
+) -> None:
+    @workflow.defn
+    class Ambiguous:
+        @workflow.run
+        async def run(self) -> None:
+            await call()
+
+    with pytest.raises(WorkflowFailureError) as info:
+        env.run(Ambiguous).result()
+    error = info.value.cause
+    assert isinstance(error, InvalidArgumentError)
+    assert message in str(error)
+
+
+def test_environment_refuses_both_styles_at_once(env: DurableEnvironment) -> None:
+    with pytest.raises(InvalidArgumentError, match="workflow 'Adder' got arguments both"):
+        env.run(Adder.run, 1, args=[2])
+    handle = env.start(ArgsEverywhere.run, 1, 2, 1)
+    with pytest.raises(InvalidArgumentError, match="args= of signal 'bump' must be a list"):
+        handle.signal(ArgsEverywhere.bump, args=5)
+    with pytest.raises(InvalidArgumentError, match="query 'scaled' got arguments both"):
+        handle.query(ArgsEverywhere.scaled, 1, args=[0])
+
+
 # --- 2. an untyped ApplicationError is not of type "ApplicationError" ---------------------------
 
 
