@@ -54,6 +54,9 @@ _ENV_FIXTURES = ("durable_env", "activity_env")
 _ASYNC_MARKERS = ("asyncio", "anyio", "trio")
 _SEED_WORKERINPUT = "durable_seed"
 _TIMELINE_SECTION = "durable timeline"
+_COVERAGE_PROPERTY = "durable_fault_coverage"
+
+
 
 
 # --- options, ini keys, marker, settings ------------------------------------------------------
@@ -63,7 +66,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the ``--durable-…`` options and their ``durable_…`` ini twins."""
     group = parser.getgroup("durable", "durable workflows (pytest-durable)")
     for setting in SETTINGS:
-        if setting.is_flag:
+        if setting.const is not None:
+            group.addoption(
+                setting.option,
+                nargs="?",
+                const=setting.const,
+                default=None,
+                dest=setting.dest,
+                metavar=setting.metavar,
+                help=setting.help,
+            )
+        elif setting.is_flag:
             group.addoption(
                 setting.option,
                 action="store_true",
@@ -105,6 +118,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = settings
     config.pluginmanager.register(InterruptReport(config), "durable-interrupt")
+    if settings.report is not None and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(CoverageReport(settings.report), "durable-coverage")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(settings), "durable-xdist")
 
@@ -188,6 +203,38 @@ def activity_env(request: pytest.FixtureRequest) -> ActivityEnvironment:
     return _fixture_settings(request).create_activity_environment()
 
 
+@pytest.fixture
+def durable_redis(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A Redis client: an in-memory fakeredis per test, or ``--durable-redis-url``'s server.
+
+    With a real server, nothing is flushed: use a database of its own (``redis://host/15``),
+    or the ``durable_ledger`` fixture, which cleans up only what it wrote.
+    """
+    from .fixtures._redis import redis_client
+
+    try:
+        context = redis_client(_fixture_settings(request).redis_url)
+        client = context.__enter__()
+    except InvalidArgumentError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield client
+    finally:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def durable_ledger(durable_redis: Any) -> Iterator[Any]:
+    """An :class:`~pytest_durable.testing.EffectLedger` on ``durable_redis``, cleared after."""
+    from .fixtures._ledger import EffectLedger
+
+    ledger = EffectLedger(durable_redis)
+    try:
+        yield ledger
+    finally:
+        ledger.clear()
+
+
 # --- reports -----------------------------------------------------------------------------------
 
 
@@ -214,9 +261,18 @@ def pytest_runtest_makereport(
             )
         )
     if report.when == "teardown":
+        if item.config.stash[CONFIG_KEY].report is not None:
+            from .fixtures._coverage import coverage_of
+
+            coverage = coverage_of(env.histories(), env.attempts, env.compensation_pairs)
+            compensable = sorted(env.compensation_pairs)
+            report.user_properties.append(
+                (_COVERAGE_PROPERTY, {"coverage": coverage, "compensable": compensable})
+            )
         # Items live as long as the session: let the environment and its histories go.
         del item.stash[_USED_ENVIRONMENT]
     return report
+
 
 
 # --- async tests -------------------------------------------------------------------------------
@@ -282,3 +338,41 @@ class XdistHooks:
     def pytest_configure_node(self, node: Any) -> None:
         """Pass the seed to a worker before it starts (read back in ``pytest_configure``)."""
         node.workerinput[_SEED_WORKERINPUT] = self._settings.seed
+
+
+class CoverageReport:
+    """Registered only under ``--durable-report``: sums each test's fault coverage.
+
+    Tests attach their coverage to their teardown report, so under pytest-xdist the
+    controller, which receives every worker's reports, sums the whole session.
+    """
+
+    def __init__(self, destination: str) -> None:
+        self.destination = destination
+        self.total: dict[str, dict[str, int]] = {}
+        self.compensable: set[str] = set()
+        self.tests = 0
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Add one test's coverage."""
+        if report.when != "teardown":
+            return
+        for name, value in report.user_properties:
+            if name == _COVERAGE_PROPERTY and isinstance(value, dict):
+                from .fixtures._coverage import merge
+
+                merge(self.total, value["coverage"])
+                self.compensable.update(value["compensable"])
+                self.tests += 1
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Print the coverage table, or write it as JSON."""
+        from .fixtures._coverage import render, write_json
+
+        terminalreporter.write_sep("=", "durable fault coverage")
+        if self.destination.startswith("json:"):
+            path = self.destination[len("json:") :]
+            write_json(path, self.total, self.compensable, self.tests)
+            terminalreporter.write_line(f"written to {path}")
+        else:
+            terminalreporter.write_line(render(self.total, self.compensable, self.tests))

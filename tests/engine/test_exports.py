@@ -161,6 +161,12 @@ PUBLIC = {
         "UnreachedFaultError",
         "timedelta",
     },
+    "pytest_durable.testing": {
+        "EffectLedger",
+        "assert_attempts",
+        "assert_compensations",
+        "attempts_of",
+    },
     "pytest_durable.activity": {"ActivityInfo", "defn", "heartbeat", "info", "is_cancelled"},
 }
 

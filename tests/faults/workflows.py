@@ -92,3 +92,48 @@ class Approval:
     @workflow.query
     def waiting(self) -> bool:
         return self.by is None
+
+
+@activity.defn
+async def reserve(order_id: str) -> str:
+    """Hold stock."""
+    return f"res-{order_id}"
+
+
+@activity.defn
+async def release(reservation_id: str) -> None:
+    """Give the stock back."""
+
+
+@workflow.defn
+class Saga:
+    """Charge, reserve, ship; on failure compensate as ``mode`` says (``right`` or a bug)."""
+
+    @workflow.run
+    async def run(self, order_id: str, mode: str) -> str:
+        timeout = timedelta(seconds=10)
+        once = RetryPolicy(maximum_attempts=1)
+        done: list[tuple[object, str]] = []
+        try:
+            charge_id = await workflow.execute_activity(
+                charge, order_id, start_to_close_timeout=timeout, retry_policy=once
+            )
+            done.append((refund, charge_id))
+            if mode == "undo-unfinished":
+                done.append((release, "res-never"))
+            reservation = await workflow.execute_activity(
+                reserve, order_id, start_to_close_timeout=timeout, retry_policy=once
+            )
+            done.append((release, reservation))
+            return await workflow.execute_activity(
+                ship, order_id, start_to_close_timeout=timeout, retry_policy=once
+            )
+        except ActivityError:
+            order = done if mode == "forward-order" else list(reversed(done))
+            if mode == "refund-twice":
+                order.append(order[-1])
+            if mode == "forget-release":
+                order = [step for step in order if step[0] is not release]
+            for undo, arg in order:
+                await workflow.execute_activity(undo, arg, start_to_close_timeout=timeout)
+            raise
