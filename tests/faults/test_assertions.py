@@ -143,7 +143,7 @@ def test_attempts_that_differ_are_lined_up(env: DurableEnvironment) -> None:
         "attempts of activity 'charge' of workflow 'o-1' differ (expected 1, got 2):\n"
         "    expected            | actual\n"
         "  > 1 completed at +0s  | 1 failed[InjectedFault] at +0s   "
-        "(ApplicationError: injected failure)\n"
+        "(ApplicationError: InjectedFault: injected failure)\n"
         "  > -                   | 2 completed at +1s\n"
         "(times are virtual, after the workflow started; copy the actual column if it is right)"
     )
