@@ -477,6 +477,7 @@ class ActivityRunner:
         error: BaseException | None = None,
         timeout_type: TimeoutType | None = None,
         will_retry: bool = False,
+        result: Any = None,
     ) -> None:
         notice = AttemptFinished(
             run=act.run.key,
@@ -490,6 +491,7 @@ class ActivityRunner:
             error=error,
             timeout_type=timeout_type,
             will_retry=will_retry,
+            result=result,
         )
         self.engine.observers.notify(notice)
 
@@ -498,7 +500,9 @@ class ActivityRunner:
         if self._gone(act):
             return
         if self.engine.observers.attempt_finished:
-            self._observe(act, attempt.number, attempt.started_ns, AttemptOutcome.COMPLETED)
+            self._observe(
+                act, attempt.number, attempt.started_ns, AttemptOutcome.COMPLETED, result=value
+            )
         run = act.run
         now = self.engine.clock.now_ns()
         self._finish(act)

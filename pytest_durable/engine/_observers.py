@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import assert_never
+from typing import Any, assert_never
 
 from ..errors import TimeoutType
 from ._events import Event
@@ -83,6 +83,8 @@ class AttemptFinished:
     timeout_type: TimeoutType | None = None
     will_retry: bool = False
     """Whether the server scheduled another attempt after this one."""
+    result: Any = None
+    """What the activity returned (encoded, a JSON value) when it completed; else None."""
 
     @property
     def workflow_id(self) -> str:
