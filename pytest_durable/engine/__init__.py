@@ -6,7 +6,7 @@ from . import _events as events
 from ._clock import Clock, LoopIdle, RealClock, TimerHandle, VirtualClock, VirtualTimeLoop
 from ._diff import RUN_IDENTITY_KEYS, EventChange, align_histories, diff_histories
 from ._engine import Engine
-from ._history import History, format_duration, format_time, parse_duration, parse_time
+from ._history import History
 from ._observers import (
     AttemptFinished,
     AttemptOutcome,
@@ -20,6 +20,7 @@ from ._replay import ReplayDivergenceWarning
 from ._replayer import Replayer, ReplayResult
 from ._runs import Execution
 from ._store import InMemoryStore, RunKey, Store
+from ._timefmt import format_duration, format_time, parse_duration, parse_time
 
 __all__ = [
     "AttemptFinished",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never, cast
 
 from ..errors import (
     ActivityError,
@@ -31,6 +31,9 @@ def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
     """Resolve what ``event`` answers: a future, a timer, a signal, a cancellation."""
     if type(event) in _INERT_EVENTS:
         return
+    # Every Event class is a member of the closed union (a test pins it), so this only tells
+    # the type checker which kinds exist: the match below must handle each.
+    event = cast("ev.HistoryEvent", event)
     match event:
         case ev.ActivityTaskCompleted():
             cmd = instance.by_event.pop(event.scheduled_event_id, None)
@@ -112,9 +115,26 @@ def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
                         cmd, CancelledError("child workflow cancelled"), "NON_RETRYABLE_FAILURE"
                     )
                 )
-        case _:
-            # Started, task boundaries, and informational events need no action.
+        case (
+            ev.WorkflowExecutionStarted()
+            | ev.WorkflowTaskCompleted()
+            | ev.ActivityTaskStarted()
+            | ev.ActivityTaskScheduled()
+            | ev.ActivityTaskCancelRequested()
+            | ev.TimerStarted()
+            | ev.TimerCanceled()
+            | ev.MarkerRecorded()
+            | ev.StartChildWorkflowExecutionInitiated()
+            | ev.RequestCancelChildWorkflowExecution()
+            | ev.WorkflowExecutionCompleted()
+            | ev.WorkflowExecutionFailed()
+            | ev.WorkflowExecutionCanceled()
+            | ev.WorkflowExecutionContinuedAsNew()
+        ):
+            # The run's start, task boundaries and the workflow's own commands answer nothing.
             pass
+        case _:
+            assert_never(event)
 
 def activity_error(
     cmd: ScheduleActivity, cause: BaseException, retry_state: str | None

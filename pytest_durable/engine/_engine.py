@@ -11,7 +11,7 @@ import asyncio
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, assert_never
 
 from ..common import RetryPolicy, decide_retry, to_ns
 from ..errors import (
@@ -26,20 +26,19 @@ from ..errors import (
 from . import _events as ev
 from ._activities import ActivityRunner, Attempt, InlineActivity
 from ._clock import Clock, VirtualTimeLoop
-from ._command_events import command_to_event
 from ._commands import (
-    CLOSING_COMMANDS,
     CancelTimer,
     CancelWorkflow,
-    Command,
     CompleteWorkflow,
     ContinueAsNew,
     FailWorkflow,
+    RecordMarker,
     RequestCancelActivity,
     RequestCancelChild,
     ScheduleActivity,
     StartChildWorkflow,
     StartTimer,
+    WorkflowCommand,
 )
 from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._failure import encode_failure, error_type_of
@@ -448,7 +447,7 @@ class Engine:
         base = len(events)
         new: list[ev.Event] = [ev.WorkflowTaskCompleted(event_id=base + 1, time_ns=now)]
         for command in commands:
-            event = command_to_event(command, base + len(new) + 1, now, self._new_run_id)
+            event = command.to_event(base + len(new) + 1, now, self._new_run_id)
             new.append(event)
             instance.bind(command, event.event_id)
         try:
@@ -462,7 +461,7 @@ class Engine:
         run.delivered = len(run.events)
         if not self.cache_instances:
             self._evict(run)
-        if commands and isinstance(commands[-1], CLOSING_COMMANDS):
+        if commands and commands[-1].closes_run:
             run.closing = True
         for command, event in zip(commands, new[1:], strict=True):
             self._carry_out(run, command, event)
@@ -483,37 +482,44 @@ class Engine:
             "@pytest.mark.durable(max_history_events=...) or --durable-max-history-events."
         )
 
-    def _carry_out(self, run: _Run, command: Command, event: ev.Event) -> None:
+    def _carry_out(self, run: _Run, command: WorkflowCommand, event: ev.Event) -> None:
         """Do what a recorded command asks: schedule work, start timers, close the run."""
-        match command, event:
-            case ScheduleActivity(), ev.ActivityTaskScheduled():
+        match command:
+            case ScheduleActivity():
+                assert isinstance(event, ev.ActivityTaskScheduled)
                 if command.definition is not None:
                     self.activities.setdefault(command.activity_type, command.definition)
                 self._activities.schedule(run, event, command.retry_policy)
-            case StartTimer(), ev.TimerStarted():
+            case StartTimer():
+                assert isinstance(event, ev.TimerStarted)
                 run.timers[event.event_id] = self.clock.call_at(
                     self.loop, event.time_ns + event.duration_ns, self._timer_fired, run, event
                 )
-            case CancelTimer(), ev.TimerCanceled():
+            case CancelTimer():
+                assert isinstance(event, ev.TimerCanceled)
                 timer = run.timers.pop(event.started_event_id, None)
                 if timer is not None:
                     timer.cancel()
-            case RequestCancelActivity(), ev.ActivityTaskCancelRequested():
+            case RequestCancelActivity():
+                assert isinstance(event, ev.ActivityTaskCancelRequested)
                 self._activities.cancel(run, event.scheduled_event_id)
-            case StartChildWorkflow(), ev.StartChildWorkflowExecutionInitiated():
+            case StartChildWorkflow():
+                assert isinstance(event, ev.StartChildWorkflowExecutionInitiated)
                 self._start_child(run, command, event)
-            case RequestCancelChild(), ev.RequestCancelChildWorkflowExecution():
+            case RequestCancelChild():
+                assert isinstance(event, ev.RequestCancelChildWorkflowExecution)
                 child_id = run.children.get(event.initiated_event_id)
                 child = self.executions.get(child_id) if child_id else None
                 if child is not None and child.is_open:
                     self.cancel(child.workflow_id, reason="parent requested cancellation")
-            case CompleteWorkflow(), _:
+            case CompleteWorkflow():
                 self._close(run, COMPLETED, result=command.result)
-            case FailWorkflow(), _:
+            case FailWorkflow():
                 self._close(run, FAILED, exception=command.exception, is_bug=command.is_bug)
-            case CancelWorkflow(), _:
+            case CancelWorkflow():
                 self._close(run, CANCELLED)
-            case ContinueAsNew(), ev.WorkflowExecutionContinuedAsNew():
+            case ContinueAsNew():
+                assert isinstance(event, ev.WorkflowExecutionContinuedAsNew)
                 if command.definition is not None:
                     self.workflows.setdefault(command.workflow_type, command.definition)
                 try:
@@ -530,8 +536,10 @@ class Engine:
                     continued_from=run,
                     run_id=event.new_run_id,
                 )
+            case RecordMarker():
+                pass  # a marker asks nothing of the host
             case _:
-                pass
+                assert_never(command)
 
     def _timer_fired(self, run: _Run, started: ev.TimerStarted) -> None:
         if run.closed or run.timers.pop(started.event_id, None) is None:

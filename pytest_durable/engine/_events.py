@@ -1,10 +1,18 @@
-"""History events: frozen, slotted, keyword-only dataclasses, one per thing that happened."""
+"""History events: frozen, slotted, keyword-only dataclasses, one per thing that happened.
+
+:data:`HistoryEvent` is the closed union of every kind: code that dispatches on an event matches
+over it and ends in ``assert_never``, so a new kind is a type error at each place that does not
+handle it yet. A kind's own facts live on its class: whether a workflow command produces it
+(``is_command``) and how replay messages name it (:meth:`Event.describe`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias, get_args
+
+from ._timefmt import format_duration
 
 # Field metadata tells the JSON codec how to render a field readably and losslessly.
 _TIME = {"codec": "time"}
@@ -36,6 +44,10 @@ class Event:
         """
         seconds, ns = divmod(self.time_ns, 1_000_000_000)
         return _EPOCH + timedelta(seconds=seconds, microseconds=ns // 1_000)
+
+    def describe(self) -> str:
+        """A short description for replay messages: the kind, and what identifies it."""
+        return self.kind
 
 
 # --- the execution ---------------------------------------------------------------------------
@@ -127,6 +139,9 @@ class ActivityTaskScheduled(Event):
     retry_policy: dict[str, Any] | None = None
     is_command = True
 
+    def describe(self) -> str:
+        return f"ActivityTaskScheduled(activity_type={self.activity_type!r})"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActivityTaskStarted(Event):
@@ -188,6 +203,9 @@ class TimerStarted(Event):
     duration_ns: int = field(metadata=_DURATION)
     is_command = True
 
+    def describe(self) -> str:
+        return f"TimerStarted(duration={format_duration(self.duration_ns)})"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TimerFired(Event):
@@ -215,6 +233,9 @@ class MarkerRecorded(Event):
     details: dict[str, Any]
     is_command = True
 
+    def describe(self) -> str:
+        return f"MarkerRecorded({self.marker_name!r}, {self.details})"
+
 
 # --- child workflows ---------------------------------------------------------------------------
 
@@ -228,6 +249,9 @@ class StartChildWorkflowExecutionInitiated(Event):
     input: list[Any]
     retry_policy: dict[str, Any] | None = None
     is_command = True
+
+    def describe(self) -> str:
+        return f"StartChildWorkflowExecutionInitiated(workflow_type={self.workflow_type!r})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -278,37 +302,38 @@ class RequestCancelChildWorkflowExecution(Event):
     is_command = True
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.__name__: cls
-    for cls in (
-        WorkflowExecutionStarted,
-        WorkflowTaskCompleted,
-        WorkflowExecutionCompleted,
-        WorkflowExecutionFailed,
-        WorkflowExecutionCanceled,
-        WorkflowExecutionContinuedAsNew,
-        WorkflowExecutionSignaled,
-        WorkflowExecutionCancelRequested,
-        ActivityTaskScheduled,
-        ActivityTaskStarted,
-        ActivityTaskCompleted,
-        ActivityTaskFailed,
-        ActivityTaskTimedOut,
-        ActivityTaskCancelRequested,
-        ActivityTaskCanceled,
-        TimerStarted,
-        TimerFired,
-        TimerCanceled,
-        MarkerRecorded,
-        StartChildWorkflowExecutionInitiated,
-        StartChildWorkflowExecutionFailed,
-        ChildWorkflowExecutionStarted,
-        ChildWorkflowExecutionCompleted,
-        ChildWorkflowExecutionFailed,
-        ChildWorkflowExecutionCanceled,
-        RequestCancelChildWorkflowExecution,
-    )
-}
+HistoryEvent: TypeAlias = (
+    WorkflowExecutionStarted
+    | WorkflowTaskCompleted
+    | WorkflowExecutionCompleted
+    | WorkflowExecutionFailed
+    | WorkflowExecutionCanceled
+    | WorkflowExecutionContinuedAsNew
+    | WorkflowExecutionSignaled
+    | WorkflowExecutionCancelRequested
+    | ActivityTaskScheduled
+    | ActivityTaskStarted
+    | ActivityTaskCompleted
+    | ActivityTaskFailed
+    | ActivityTaskTimedOut
+    | ActivityTaskCancelRequested
+    | ActivityTaskCanceled
+    | TimerStarted
+    | TimerFired
+    | TimerCanceled
+    | MarkerRecorded
+    | StartChildWorkflowExecutionInitiated
+    | StartChildWorkflowExecutionFailed
+    | ChildWorkflowExecutionStarted
+    | ChildWorkflowExecutionCompleted
+    | ChildWorkflowExecutionFailed
+    | ChildWorkflowExecutionCanceled
+    | RequestCancelChildWorkflowExecution
+)
+"""Every kind of event, closed: a ``match`` over it ends in ``assert_never``."""
+
+#: Event classes by kind name, as history JSON spells them.
+EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in get_args(HistoryEvent)}
 
 #: The status a run has once its history ends with each closing event (as the engine reports
 #: it); a history ending in anything else is still running.

@@ -37,7 +37,7 @@ from ._apply import activity_error, apply_event
 from ._commands import (
     CancelTimer,
     CancelWorkflow,
-    Command,
+    ClosingCommand,
     CompleteWorkflow,
     ContinueAsNew,
     FailWorkflow,
@@ -47,6 +47,7 @@ from ._commands import (
     ScheduleActivity,
     StartChildWorkflow,
     StartTimer,
+    WorkflowCommand,
 )
 from ._definitions import WorkflowDefinition
 from ._failure import encode_failure
@@ -122,8 +123,8 @@ class WorkflowInstance:
         self._random: random.Random | None = None
         self.replaying = False
         self.query_mode: str | None = None
-        self.commands: list[Command] = []
-        self.by_event: dict[int, Command] = {}
+        self.commands: list[WorkflowCommand] = []
+        self.by_event: dict[int, ScheduleActivity | StartTimer | StartChildWorkflow] = {}
         self.conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
         self.patches: dict[str, bool] = {}
         self.recorded_patches: frozenset[str] = frozenset()
@@ -169,7 +170,7 @@ class WorkflowInstance:
         *,
         replaying: bool,
         recorded_patches: frozenset[str] = frozenset(),
-    ) -> list[Command]:
+    ) -> list[WorkflowCommand]:
         """Apply ``events``, run the code until it blocks, return the commands it issued."""
         self.now_ns = now_ns
         self.replaying = replaying
@@ -197,7 +198,7 @@ class WorkflowInstance:
         self.commands = []
         return commands
 
-    def bind(self, command: Command, event_id: int) -> None:
+    def bind(self, command: WorkflowCommand, event_id: int) -> None:
         """Record that ``command`` became event ``event_id`` (so results can find it)."""
         command.event_id = event_id
         if isinstance(command, ScheduleActivity | StartTimer | StartChildWorkflow):
@@ -350,7 +351,7 @@ class WorkflowInstance:
                 )
             )
 
-    def _issue_closing(self, command: Command) -> None:
+    def _issue_closing(self, command: ClosingCommand) -> None:
         self.closed = True
         # Nothing after the closing command can matter; drop what the code left pending.
         self.commands.append(command)

@@ -8,39 +8,8 @@ from dataclasses import dataclass
 
 from ..errors import HistoryFormatError, NondeterminismError, WorkflowDeadlockError
 from . import _events as ev
-from ._commands import (
-    CancelTimer,
-    CancelWorkflow,
-    Command,
-    CompleteWorkflow,
-    ContinueAsNew,
-    FailWorkflow,
-    RecordMarker,
-    RequestCancelActivity,
-    RequestCancelChild,
-    ScheduleActivity,
-    StartChildWorkflow,
-    StartTimer,
-)
-from ._history import format_duration
+from ._commands import PATCH_MARKER, FailWorkflow, RecordMarker, WorkflowCommand
 from ._instance import WorkflowInstance
-
-#: The name of the markers ``workflow.patched`` and ``workflow.deprecate_patch`` record.
-PATCH_MARKER = "patch"
-
-_EVENT_FOR: dict[type[Command], type[ev.Event]] = {
-    ScheduleActivity: ev.ActivityTaskScheduled,
-    RequestCancelActivity: ev.ActivityTaskCancelRequested,
-    StartTimer: ev.TimerStarted,
-    CancelTimer: ev.TimerCanceled,
-    RecordMarker: ev.MarkerRecorded,
-    StartChildWorkflow: ev.StartChildWorkflowExecutionInitiated,
-    RequestCancelChild: ev.RequestCancelChildWorkflowExecution,
-    CompleteWorkflow: ev.WorkflowExecutionCompleted,
-    FailWorkflow: ev.WorkflowExecutionFailed,
-    CancelWorkflow: ev.WorkflowExecutionCanceled,
-    ContinueAsNew: ev.WorkflowExecutionContinuedAsNew,
-}
 
 
 class ReplayDivergenceWarning(UserWarning):
@@ -59,41 +28,6 @@ class Divergence:
     message: str
 
 
-def describe_command(command: Command) -> str:
-    """A short description of a command, in the vocabulary of events."""
-    match command:
-        case ScheduleActivity():
-            return f"ScheduleActivity(activity_type={command.activity_type!r})"
-        case StartTimer():
-            return f"StartTimer(duration={format_duration(command.duration_ns)})"
-        case RecordMarker():
-            return f"RecordMarker({command.name!r}, {command.details})"
-        case StartChildWorkflow():
-            return f"StartChildWorkflow(workflow_type={command.workflow_type!r})"
-        case ContinueAsNew():
-            return f"ContinueAsNew(workflow_type={command.workflow_type!r})"
-        case FailWorkflow():
-            error = command.exception
-            return f"FailWorkflow({type(error).__name__}: {error})"
-        case _:
-            return type(command).__name__
-
-
-def describe_event(event: ev.Event) -> str:
-    """A short description of a recorded command event."""
-    match event:
-        case ev.ActivityTaskScheduled():
-            return f"ActivityTaskScheduled(activity_type={event.activity_type!r})"
-        case ev.TimerStarted():
-            return f"TimerStarted(duration={format_duration(event.duration_ns)})"
-        case ev.MarkerRecorded():
-            return f"MarkerRecorded({event.marker_name!r}, {event.details})"
-        case ev.StartChildWorkflowExecutionInitiated():
-            return f"StartChildWorkflowExecutionInitiated(workflow_type={event.workflow_type!r})"
-        case _:
-            return event.kind
-
-
 PATCH_HINT = (
     "if this change is intended, runs recorded before it must keep the old path: guard it "
     "with `if workflow.patched(\"<change-id>\"): <new code> else: <old code>` "
@@ -105,12 +39,12 @@ def _mismatch(
     message: str,
     *,
     event: ev.Event | None,
-    command: Command | None,
+    command: WorkflowCommand | None,
     event_id: int | None,
     hint: str | None = PATCH_HINT,
 ) -> NondeterminismError:
-    expected = describe_event(event) if event is not None else "nothing"
-    actual = describe_command(command) if command is not None else "nothing"
+    expected = event.describe() if event is not None else "nothing"
+    actual = command.describe() if command is not None else "nothing"
     location = command.where() if command is not None else None
     text = (
         f"nondeterminism at event {event_id}: {message}\n"
@@ -127,106 +61,27 @@ def _mismatch(
 
 
 def _compare(
-    command: Command, event: ev.Event, divergences: list[Divergence], strict: bool
+    command: WorkflowCommand, event: ev.Event, divergences: list[Divergence], strict: bool
 ) -> None:
-    """Raise on a change Temporal would catch; note changes it would let pass."""
+    """Raise on a change Temporal would catch; note (or, if strict, raise) one it lets pass."""
+    difference = command.compare(event)
+    if difference is None:
+        return
     eid = event.event_id
-    soft: str | None = None
-    match command, event:
-        case ScheduleActivity(), ev.ActivityTaskScheduled():
-            if command.activity_type != event.activity_type:
-                raise _mismatch(
-                    f"activity type of scheduled event {event.activity_type!r} does not match "
-                    f"activity type of activity command {command.activity_type!r}",
-                    event=event,
-                    command=command,
-                    event_id=eid,
-                )
-            if command.args != event.input:
-                soft = (
-                    f"activity {command.activity_type!r} is called with {command.args!r}, "
-                    f"history has {event.input!r}"
-                )
-        case StartTimer(), ev.TimerStarted():
-            if command.duration_ns != event.duration_ns:
-                soft = (
-                    f"timer lasts {format_duration(command.duration_ns)}, history has "
-                    f"{format_duration(event.duration_ns)}"
-                )
-        case RecordMarker(), ev.MarkerRecorded():
-            if command.name == event.marker_name == PATCH_MARKER:
-                # patched() matches a deprecated marker and deprecate_patch() a plain one:
-                # only the id must agree (Temporal's patch state machine).
-                same = command.details.get("patch_id") == event.details.get("patch_id")
-            else:
-                same = command.name == event.marker_name and command.details == event.details
-            if not same:
-                raise _mismatch(
-                    "the marker differs from the recorded one",
-                    event=event,
-                    command=command,
-                    event_id=eid,
-                )
-        case StartChildWorkflow(), ev.StartChildWorkflowExecutionInitiated():
-            if command.workflow_type != event.workflow_type:
-                raise _mismatch(
-                    f"child workflow type {command.workflow_type!r} does not match the "
-                    f"recorded {event.workflow_type!r}",
-                    event=event,
-                    command=command,
-                    event_id=eid,
-                )
-            if command.args != event.input:
-                soft = f"child workflow {command.workflow_type!r} is started with other input"
-        case ContinueAsNew(), ev.WorkflowExecutionContinuedAsNew():
-            if command.workflow_type != event.workflow_type:
-                raise _mismatch(
-                    "continue-as-new targets another workflow type",
-                    event=event,
-                    command=command,
-                    event_id=eid,
-                )
-            if command.args != event.input:
-                soft = "continue-as-new passes other input to the next run"
-        case CompleteWorkflow(), ev.WorkflowExecutionCompleted():
-            if command.result != event.result:
-                soft = f"the workflow returns {command.result!r}, history has {event.result!r}"
-        case (
-            (RequestCancelActivity(), ev.ActivityTaskCancelRequested())
-            | (CancelTimer(), ev.TimerCanceled())
-            | (RequestCancelChild(), ev.RequestCancelChildWorkflowExecution())
-        ):
-            target = getattr(command, "target").event_id  # noqa: B009 - union narrowing
-            recorded = getattr(
-                event, "scheduled_event_id", getattr(event, "started_event_id", None)
-            )
-            if recorded is None:
-                recorded = getattr(event, "initiated_event_id", None)
-            if target != recorded:
-                raise _mismatch(
-                    f"the code cancels what event {target} started, history cancels event "
-                    f"{recorded}",
-                    event=event,
-                    command=command,
-                    event_id=eid,
-                )
-        case _:
-            pass
-    if soft is not None:
-        if strict:
-            raise _mismatch(soft, event=event, command=command, event_id=eid)
-        divergences.append(Divergence(eid, soft))
-        warnings.warn(
-            f"replay diverges at event {eid}: {soft}"
-            + (f" (at {command.where()})" if command.where() else ""),
-            ReplayDivergenceWarning,
-            stacklevel=2,
-        )
+    if difference.breaking or strict:
+        raise _mismatch(difference.message, event=event, command=command, event_id=eid)
+    divergences.append(Divergence(eid, difference.message))
+    warnings.warn(
+        f"replay diverges at event {eid}: {difference.message}"
+        + (f" (at {command.where()})" if command.where() else ""),
+        ReplayDivergenceWarning,
+        stacklevel=2,
+    )
 
 
 def match_commands(
     instance: WorkflowInstance,
-    commands: Sequence[Command],
+    commands: Sequence[WorkflowCommand],
     recorded: Sequence[ev.Event],
     *,
     strict: bool,
@@ -264,12 +119,12 @@ def match_commands(
                 event_id=event.event_id,
                 hint=None,
             ) from command.exception
-        if type(event) is not _EVENT_FOR[type(command)]:
+        if type(event) is not command.event_type:
             patch_id = _patch_id(event)
             if patch_id is not None:
                 raise _removed_patch(patch_id, event, command)
             raise _mismatch(
-                f"{event.kind} was recorded, but the code issued {describe_command(command)}",
+                f"{event.kind} was recorded, but the code issued {command.describe()}",
                 event=event,
                 command=command,
                 event_id=event.event_id,
@@ -298,7 +153,7 @@ def _patch_id(event: ev.Event) -> str | None:
     return None
 
 
-def _skippable(event: ev.Event, command: Command | None) -> bool:
+def _skippable(event: ev.Event, command: WorkflowCommand | None) -> bool:
     """Whether ``event`` is a deprecated patch marker that ``command`` does not claim."""
     if not (isinstance(event, ev.MarkerRecorded) and event.details.get("deprecated") is True):
         return False
@@ -310,7 +165,7 @@ def _skippable(event: ev.Event, command: Command | None) -> bool:
 
 
 def _removed_patch(
-    patch_id: str, event: ev.Event, command: Command | None
+    patch_id: str, event: ev.Event, command: WorkflowCommand | None
 ) -> NondeterminismError:
     return _mismatch(
         f"history has the patch marker {patch_id!r} (recorded by workflow.patched("
