@@ -88,6 +88,9 @@ class WorkflowDefinition:
     queries: Mapping[str, QueryDefinition] = field(default_factory=dict)
     #: Signal and query method name -> registered name, for resolving method references.
     method_names: Mapping[str, str] = field(default_factory=dict)
+    #: Builds a run's instance when another runtime runs the code (the Temporal SDK front-end):
+    #: called as ``runtime(definition, started, deadlock_budget_s=...)``; None runs our own.
+    runtime: Callable[..., Any] | None = field(default=None, repr=False)
 
     def signal_name(self, ref: Any) -> str:
         """Resolve a signal method reference or name to its registered name."""

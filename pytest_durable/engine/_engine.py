@@ -419,9 +419,8 @@ class Engine:
         run.events = self.store.read(run.key)
         started = run.events[0]
         assert isinstance(started, ev.WorkflowExecutionStarted)
-        instance = WorkflowInstance(
-            run.definition, started, deadlock_budget_s=self.deadlock_budget_s
-        )
+        make = run.definition.runtime or WorkflowInstance
+        instance = make(run.definition, started, deadlock_budget_s=self.deadlock_budget_s)
         try:
             run.delivered = replay_into(instance, run.events)
         except BaseException:

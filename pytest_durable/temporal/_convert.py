@@ -1,0 +1,205 @@
+"""Translate between our history's JSON values and failures and temporalio's protobufs.
+
+Our history holds payloads as JSON values (readable golden files, the engine's own mocks and
+replay comparisons work on them); temporalio exchanges ``Payload`` messages. JSON payloads
+(temporalio's default for everything but ``None`` and ``bytes``) become their value; anything
+else is kept exactly, tagged, so a round trip loses nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.enums.v1 import RetryState as ProtoRetryState
+from temporalio.api.enums.v1 import TimeoutType as ProtoTimeoutType
+from temporalio.api.failure.v1 import Failure
+
+#: The key of a payload that is not JSON, kept verbatim (metadata and data in base64).
+RAW_PAYLOAD = "__temporal_payload__"
+
+_JSON = b"json/plain"
+_NULL = b"binary/null"
+
+
+def to_value(payload: Payload) -> Any:
+    """The JSON value a payload holds (or a tagged copy of a payload that is not JSON)."""
+    encoding = payload.metadata.get("encoding")
+    if encoding == _JSON and len(payload.metadata) == 1:
+        return json.loads(payload.data)
+    if encoding == _NULL and len(payload.metadata) == 1:
+        return None
+    return {
+        RAW_PAYLOAD: {
+            "metadata": {
+                key: base64.b64encode(value).decode() for key, value in payload.metadata.items()
+            },
+            "data": base64.b64encode(payload.data).decode(),
+        }
+    }
+
+
+def to_payload(value: Any) -> Payload:
+    """The payload that carries ``value`` (the inverse of :func:`to_value`)."""
+    if value is None:
+        return Payload(metadata={"encoding": _NULL})
+    if isinstance(value, dict) and len(value) == 1 and RAW_PAYLOAD in value:
+        raw = value[RAW_PAYLOAD]
+        return Payload(
+            metadata={key: base64.b64decode(v) for key, v in raw["metadata"].items()},
+            data=base64.b64decode(raw["data"]),
+        )
+    data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+    return Payload(metadata={"encoding": _JSON}, data=data)
+
+
+def to_values(payloads: Iterable[Payload]) -> list[Any]:
+    """:func:`to_value` of each payload."""
+    return [to_value(p) for p in payloads]
+
+
+def to_payloads(values: Sequence[Any]) -> list[Payload]:
+    """:func:`to_payload` of each value."""
+    return [to_payload(v) for v in values]
+
+
+# --- failures --------------------------------------------------------------------------------
+
+_PROTO_PREFIX_TIMEOUT = "TIMEOUT_TYPE_"
+_PROTO_PREFIX_RETRY = "RETRY_STATE_"
+
+
+def _timeout_type(name: str | None) -> int:
+    if not name:
+        return ProtoTimeoutType.TIMEOUT_TYPE_UNSPECIFIED
+    return ProtoTimeoutType.Value(_PROTO_PREFIX_TIMEOUT + name)
+
+
+def _retry_state(name: str | None) -> int:
+    if not name:
+        return ProtoRetryState.RETRY_STATE_UNSPECIFIED
+    return ProtoRetryState.Value(_PROTO_PREFIX_RETRY + name)
+
+
+def _enum_name(value: int, enum: Any, prefix: str) -> str | None:
+    name = str(enum.Name(value))
+    if name.endswith("UNSPECIFIED"):
+        return None
+    return name.removeprefix(prefix)
+
+
+def to_failure(data: dict[str, Any]) -> Failure:
+    """A Temporal ``Failure`` message from our history's failure object (cause chain included)."""
+    failure = Failure(
+        message=str(data.get("message", "")),
+        stack_trace=str(data.get("stack_trace", "")),
+        source=str(data.get("source", "")),
+    )
+    kind = data.get("class")
+    if kind == "TimeoutError":
+        info = failure.timeout_failure_info
+        info.timeout_type = _timeout_type(data.get("timeout_type"))  # type: ignore[assignment]
+        details = data.get("last_heartbeat_details") or []
+        if details:
+            info.last_heartbeat_details.payloads.extend(to_payloads(details))
+    elif kind == "CancelledError":
+        failure.canceled_failure_info.SetInParent()
+        details = data.get("details") or []
+        if details:
+            failure.canceled_failure_info.details.payloads.extend(to_payloads(details))
+    elif kind == "TerminatedError":
+        failure.terminated_failure_info.SetInParent()
+    elif kind == "ActivityError":
+        act = failure.activity_failure_info
+        act.activity_type.name = str(data.get("activity_type", ""))
+        act.activity_id = str(data.get("activity_id", ""))
+        act.scheduled_event_id = int(data.get("scheduled_event_id") or 0)
+        act.started_event_id = int(data.get("started_event_id") or 0)
+        act.retry_state = _retry_state(data.get("retry_state"))  # type: ignore[assignment]
+    elif kind == "ChildWorkflowError":
+        child = failure.child_workflow_execution_failure_info
+        child.namespace = str(data.get("namespace") or "default")
+        child.workflow_type.name = str(data.get("workflow_type", ""))
+        child.workflow_execution.workflow_id = str(data.get("workflow_id", ""))
+        child.workflow_execution.run_id = str(data.get("run_id") or "")
+        child.initiated_event_id = int(data.get("initiated_event_id") or 0)
+        child.started_event_id = int(data.get("started_event_id") or 0)
+        child.retry_state = _retry_state(data.get("retry_state"))  # type: ignore[assignment]
+    else:
+        app = failure.application_failure_info
+        app.type = str(data.get("type") or kind or "")
+        app.non_retryable = bool(data.get("non_retryable", False))
+        details = data.get("details") or []
+        if details:
+            app.details.payloads.extend(to_payloads(details))
+        delay = data.get("next_retry_delay_ns")
+        if delay is not None:
+            app.next_retry_delay.FromNanoseconds(int(delay))
+    cause = data.get("cause")
+    if cause is not None:
+        failure.cause.CopyFrom(to_failure(cause))
+    return failure
+
+
+def from_failure(failure: Failure) -> dict[str, Any]:
+    """Our history's failure object from a Temporal ``Failure`` (cause chain included)."""
+    data: dict[str, Any]
+    which = failure.WhichOneof("failure_info")
+    if which == "timeout_failure_info":
+        info = failure.timeout_failure_info
+        data = {
+            "class": "TimeoutError",
+            "message": failure.message,
+            "timeout_type": _enum_name(info.timeout_type, ProtoTimeoutType, _PROTO_PREFIX_TIMEOUT),
+            "last_heartbeat_details": to_values(info.last_heartbeat_details.payloads),
+        }
+    elif which == "canceled_failure_info":
+        data = {
+            "class": "CancelledError",
+            "message": failure.message,
+            "details": to_values(failure.canceled_failure_info.details.payloads),
+        }
+    elif which == "terminated_failure_info":
+        data = {"class": "TerminatedError", "message": failure.message}
+    elif which == "activity_failure_info":
+        act = failure.activity_failure_info
+        data = {
+            "class": "ActivityError",
+            "message": failure.message,
+            "activity_type": act.activity_type.name,
+            "activity_id": act.activity_id,
+            "scheduled_event_id": act.scheduled_event_id,
+            "retry_state": _enum_name(act.retry_state, ProtoRetryState, _PROTO_PREFIX_RETRY),
+        }
+    elif which == "child_workflow_execution_failure_info":
+        child = failure.child_workflow_execution_failure_info
+        data = {
+            "class": "ChildWorkflowError",
+            "message": failure.message,
+            "workflow_type": child.workflow_type.name,
+            "workflow_id": child.workflow_execution.workflow_id,
+            "run_id": child.workflow_execution.run_id,
+            "retry_state": _enum_name(child.retry_state, ProtoRetryState, _PROTO_PREFIX_RETRY),
+        }
+    else:
+        app = failure.application_failure_info
+        data = {
+            "class": "ApplicationError",
+            "message": failure.message,
+            "type": app.type or None,
+            "non_retryable": app.non_retryable,
+            "details": to_values(app.details.payloads),
+        }
+        if app.HasField("next_retry_delay"):
+            data["next_retry_delay_ns"] = app.next_retry_delay.ToNanoseconds()
+    if failure.HasField("cause"):
+        data["cause"] = from_failure(failure.cause)
+    return data
+
+
+def payloads_message(values: Sequence[Any]) -> Payloads:
+    """A ``Payloads`` message holding ``values``."""
+    return Payloads(payloads=to_payloads(values))

@@ -1,0 +1,106 @@
+"""What the engine knows of a ``@temporalio.workflow.defn`` class or ``activity.defn`` function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import temporalio.activity
+import temporalio.workflow
+
+from ..engine._definitions import WorkflowDefinition
+from ..engine._payload import Signature
+from ..errors import InvalidArgumentError
+
+#: The runners a Temporal workflow can run in: temporalio's plain one, or its sandbox.
+RUNNERS = ("unsandboxed", "sandboxed")
+
+
+@dataclass(frozen=True, slots=True)
+class TemporalWorkflowDefinition(WorkflowDefinition):
+    """A Temporal SDK workflow, run by temporalio's own workflow runtime on our engine."""
+
+    sdk: Any = field(default=None, repr=False)
+    runner: str = "unsandboxed"
+
+    def signal_name(self, ref: Any) -> str:
+        """The registered name of a signal (method or name); any name with a dynamic handler."""
+        return self._sdk_handler_name(ref, "signal")
+
+    def query_name(self, ref: Any) -> str:
+        """The registered name of a query (method or name); any name with a dynamic handler."""
+        return self._sdk_handler_name(ref, "query")
+
+    def update_name(self, ref: Any) -> str:
+        """The registered name of an update (method or name); any name with a dynamic handler."""
+        return self._sdk_handler_name(ref, "update")
+
+    def _sdk_handler_name(self, ref: Any, what: str) -> str:
+        from ..errors import UnknownQueryError, UnknownSignalError
+
+        table: Any = {
+            "signal": self.sdk.signals,
+            "query": self.sdk.queries,
+            "update": self.sdk.updates,
+        }[what]
+        name: str | None
+        if isinstance(ref, str):
+            name = ref
+        else:
+            handler = getattr(ref, f"_{what}_definition", None) or getattr(
+                ref, f"__temporal_{what}_definition", None
+            )
+            name = getattr(handler, "name", None) or getattr(ref, "__name__", None)
+        if name is not None and (name in table or None in table):
+            return name
+        known = ", ".join(sorted(n for n in table if n is not None)) or "none"
+        error = UnknownQueryError if what == "query" else UnknownSignalError
+        raise error(f"workflow {self.name!r} has no {what} named {name!r}; its {what}s: {known}")
+
+
+def is_temporal_workflow(obj: Any) -> bool:
+    """Whether ``obj`` is a ``@temporalio.workflow.defn`` class or its run method."""
+    return hasattr(obj, "__temporal_workflow_definition")
+
+
+def is_temporal_activity(obj: Any) -> bool:
+    """Whether ``obj`` is a ``@temporalio.activity.defn`` callable."""
+    return hasattr(obj, "__temporal_activity_definition")
+
+
+def temporal_workflow_definition(
+    obj: Any, *, runner: str = "unsandboxed", instance_factory: Callable[..., Any]
+) -> TemporalWorkflowDefinition:
+    """Build our definition of a Temporal workflow class (or its run method)."""
+    if runner not in RUNNERS:
+        raise InvalidArgumentError(
+            f"temporal_runner must be one of {', '.join(map(repr, RUNNERS))}, got {runner!r}"
+        )
+    sdk = getattr(obj, "__temporal_workflow_definition", None)
+    if not isinstance(sdk, temporalio.workflow._Definition):
+        raise InvalidArgumentError(
+            f"{obj!r} is not a Temporal workflow: decorate the class with @temporalio.workflow.defn"
+        )
+    if sdk.name is None:
+        raise InvalidArgumentError(
+            f"{sdk.cls.__qualname__} is a dynamic Temporal workflow; start it by a registered "
+            "name, it cannot be run by reference"
+        )
+    return TemporalWorkflowDefinition(
+        name=sdk.name,
+        cls=sdk.cls,
+        run_fn=sdk.run_fn,
+        signature=Signature.of(sdk.run_fn, skip_self=True),
+        sdk=sdk,
+        runner=runner,
+        runtime=instance_factory,
+    )
+
+
+def activity_name(fn: Any) -> str:
+    """The registered name of a ``@temporalio.activity.defn`` callable."""
+    sdk = temporalio.activity._Definition.must_from_callable(fn)
+    if sdk.name is None:
+        raise InvalidArgumentError(f"{fn!r} is a dynamic Temporal activity; register it by name")
+    return sdk.name

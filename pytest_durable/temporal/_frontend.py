@@ -1,0 +1,161 @@
+"""How a :class:`DurableEnvironment` takes Temporal SDK workflows and activities.
+
+The environment calls these when it meets an object decorated by temporalio (it never imports
+temporalio itself): registration, mocks by function, starting runs, and the handle whose
+outcomes are temporalio's own types and exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._require import require_temporalio
+
+require_temporalio()
+
+import temporalio.client
+import temporalio.converter
+import temporalio.exceptions
+
+from ..common import call_arguments
+from ..engine._runs import CANCELLED, COMPLETED, FAILED
+from ..errors import InvalidArgumentError
+from ..fixtures._handles import WorkflowHandle
+from ._activity import TemporalActivity
+from ._convert import to_failure, to_payloads, to_values
+from ._definitions import TemporalWorkflowDefinition, activity_name, temporal_workflow_definition
+from ._instance import new_instance
+
+if TYPE_CHECKING:
+    from ..common import call_arguments
+from ..engine._runs import _Run
+    from ..fixtures._environment import DurableEnvironment
+
+
+def _converter() -> temporalio.converter.DataConverter:
+    return temporalio.converter.DataConverter.default
+
+
+def encode(values: Any) -> list[Any]:
+    """Values as our history holds them, encoded by temporalio's payload converter."""
+    return to_values(_converter().payload_converter.to_payloads(list(values)))
+
+
+def decode(values: list[Any], types: list[Any] | None) -> list[Any]:
+    """Values from our history decoded by temporalio's payload converter (with type hints)."""
+    return _converter().payload_converter.from_payloads(to_payloads(values), types)
+
+
+def to_exception(failure: dict[str, Any]) -> BaseException:
+    """The temporalio exception (with its cause chain) that a failure object describes."""
+    converter = _converter()
+    return converter.failure_converter.from_failure(
+        to_failure(failure), converter.payload_converter
+    )
+
+
+def workflow_definition(env: DurableEnvironment, obj: Any) -> TemporalWorkflowDefinition:
+    """Our definition of a Temporal workflow, registered in ``env`` by its name."""
+    runner = getattr(env, "temporal_runner", "unsandboxed")
+    definition = temporal_workflow_definition(obj, runner=runner, instance_factory=new_instance)
+    known = env.engine.workflows.get(definition.name)
+    if isinstance(known, TemporalWorkflowDefinition) and known.sdk is definition.sdk:
+        return known
+    if definition.name not in env.workflow_mocks:
+        env.engine.workflows[definition.name] = definition
+    return definition
+
+
+def register_activity(env: DurableEnvironment, fn: Any) -> str:
+    """Make a Temporal activity known to ``env`` by its name; returns the name."""
+    name = activity_name(fn)
+    if name not in env.mocks:
+        env.engine.activities[name] = TemporalActivity(fn)
+    return name
+
+
+def start(
+    env: DurableEnvironment,
+    definition: TemporalWorkflowDefinition,
+    args: tuple[Any, ...],
+    workflow_id: str,
+) -> TemporalWorkflowHandle:
+    """Start a run of a Temporal workflow; arguments go through temporalio's converter."""
+    execution = env.engine.start_workflow(definition, encode(args), workflow_id=workflow_id)
+    return TemporalWorkflowHandle(env, execution)
+
+
+class TemporalWorkflowHandle(WorkflowHandle):
+    """A handle on a Temporal workflow: values and errors are temporalio's own.
+
+    ``result()`` raises :class:`temporalio.client.WorkflowFailureError` whose cause is the
+    temporalio exception chain (``ActivityError`` → ``ApplicationError``/``TimeoutError``...).
+    """
+
+    def _definition(self, run: _Run | None = None) -> TemporalWorkflowDefinition:
+        definition = (run or self._execution.current).definition
+        if not isinstance(definition, TemporalWorkflowDefinition):
+            raise InvalidArgumentError(
+                f"workflow {self.id!r} runs {definition.name!r}, which is not a Temporal workflow"
+            )
+        return definition
+
+    def result(self) -> Any:
+        """Drive the workflow to the end and return its result (decoded as its run method says).
+
+        Raises:
+            temporalio.client.WorkflowFailureError: it failed or was cancelled; ``cause`` is the
+                temporalio exception.
+        """
+        __tracebackhide__ = True
+        self._env.drive_until(self._execution.done, waiting_for=self)
+        run = self._execution.current
+        definition = run.definition
+        if run.status == COMPLETED:
+            if not isinstance(definition, TemporalWorkflowDefinition):
+                return super().result()
+            ret_type = definition.sdk.ret_type
+            return decode([run.result], [ret_type] if ret_type else None)[0]
+        cause: BaseException
+        if run.status == FAILED:
+            closing = run.events[-1]
+            failure = getattr(closing, "failure", None)
+            if failure is None:  # no recorded failure (e.g. continue-as-new to an unknown type)
+                from ..engine._failure import encode_failure
+
+                assert run.exception is not None
+                failure = encode_failure(run.exception)
+            cause = to_exception(failure)
+        else:
+            assert run.status == CANCELLED
+            cause = temporalio.exceptions.CancelledError("Workflow cancelled")
+        raise temporalio.client.WorkflowFailureError(cause=cause) from cause
+
+    def signal(self, signal: Any, *arg: Any, args: Sequence[Any] | None = None) -> None:
+        """Send a signal (a ``@workflow.signal`` method or its name) and let it be handled.
+
+        Its arguments follow it positionally or, as Temporal's client takes them, in
+        ``args=[...]``.
+        """
+        name = self._definition().signal_name(signal)
+        values = call_arguments(arg, args, what=f"signal {name!r}")
+        self._env._check_open()
+        self._env.engine.signal(self.id, name, encode(values))
+        self._env.settle()
+
+    def query(self, query: Any, *arg: Any, args: Sequence[Any] | None = None) -> Any:
+        """Run a query (a ``@workflow.query`` method or its name) and return its answer.
+
+        Its arguments follow it positionally or in ``args=[...]``, as for :meth:`signal`.
+        """
+        definition = self._definition()
+        name = definition.query_name(query)
+        values = call_arguments(arg, args, what=f"query {name!r}")
+        self._env.settle()
+        run = self._execution.current
+        instance: Any = run.instance or self._env.engine._rebuild(run)
+        answer = instance.query(name, encode(values))
+        handler = definition.sdk.queries.get(name)
+        ret_type = handler.ret_type if handler is not None and handler.name else None
+        return decode([answer], [ret_type] if ret_type else None)[0]

@@ -1,0 +1,237 @@
+"""Temporal SDK workflows and activities the front-end tests run, written as Temporal users do."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+SHORT = timedelta(seconds=5)
+
+
+@dataclass
+class Order:
+    order_id: str
+    amount: int
+
+
+@activity.defn
+async def charge(order: Order) -> str:
+    info = activity.info()
+    if order.amount < 0:
+        raise ApplicationError(
+            "negative amount", order.amount, type="BadAmount", non_retryable=True
+        )
+    if info.attempt < 3:
+        raise RuntimeError(f"gateway down (attempt {info.attempt})")
+    return f"tx-{order.order_id}-{info.attempt}"
+
+
+@activity.defn
+def double(x: int) -> int:
+    activity.heartbeat(x)
+    return x * 2
+
+
+@activity.defn
+async def resumable(total: int) -> list[int]:
+    """Heartbeats its progress; a retry resumes from the last heartbeat's details."""
+    info = activity.info()
+    start = info.heartbeat_details[0] if info.heartbeat_details else 0
+    for i in range(start, total):
+        activity.heartbeat(i + 1)
+        if info.attempt == 1 and i == 2:
+            raise RuntimeError("crashed mid-way")
+    return [info.attempt, start]
+
+
+@activity.defn(name="slow")
+async def slow_activity() -> str:
+    await asyncio.sleep(3600)
+    return "never"
+
+
+@activity.defn
+async def waits_for_cancel() -> str:
+    while not activity.is_cancelled():
+        activity.heartbeat()
+        await asyncio.sleep(1)
+    return "noticed"
+
+
+@workflow.defn
+class Checkout:
+    def __init__(self) -> None:
+        self.status = "new"
+        self.approved_by: str | None = None
+
+    @workflow.run
+    async def run(self, order: Order) -> str:
+        self.status = "charging"
+        tx = await workflow.execute_activity(charge, order, start_to_close_timeout=SHORT)
+        self.status = "awaiting approval"
+        await workflow.wait_condition(lambda: self.approved_by is not None)
+        await workflow.sleep(timedelta(days=1))
+        doubled = await workflow.execute_activity(
+            double, order.amount, start_to_close_timeout=SHORT
+        )
+        self.status = "done"
+        when = workflow.now().isoformat(timespec="seconds")
+        return f"{tx} approved by {self.approved_by} at {when} ({doubled})"
+
+    @workflow.signal
+    def approve(self, by: str) -> None:
+        self.approved_by = by
+
+    @workflow.query
+    def current_status(self) -> str:
+        return self.status
+
+
+@workflow.defn
+class ChargeOnce:
+    @workflow.run
+    async def run(self, order: Order) -> str:
+        return await workflow.execute_activity(
+            charge,
+            order,
+            start_to_close_timeout=SHORT,
+            retry_policy=RetryPolicy(maximum_attempts=2),
+        )
+
+
+@workflow.defn
+class TimesOut:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(
+            "slow",
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1)),
+        )
+
+
+@workflow.defn
+class Resumes:
+    @workflow.run
+    async def run(self, total: int) -> list[int]:
+        return await workflow.execute_activity(
+            resumable, total, start_to_close_timeout=SHORT, heartbeat_timeout=SHORT
+        )
+
+
+@workflow.defn
+class CancelsActivity:
+    @workflow.run
+    async def run(self) -> str:
+        handle = workflow.start_activity(
+            waits_for_cancel, start_to_close_timeout=timedelta(hours=1), heartbeat_timeout=SHORT
+        )
+        await workflow.sleep(10)
+        handle.cancel()
+        try:
+            return await handle
+        except Exception as err:
+            return f"{type(err).__name__}<-{type(err.__cause__).__name__}"
+
+
+@workflow.defn
+class Child:
+    @workflow.run
+    async def run(self, n: int) -> int:
+        if n < 0:
+            raise ApplicationError("child refuses negatives", type="Negative")
+        await workflow.sleep(timedelta(minutes=n))
+        return n * 10
+
+
+@workflow.defn
+class Parent:
+    @workflow.run
+    async def run(self, values: list[int]) -> list[int]:
+        return list(
+            await asyncio.gather(
+                *(
+                    workflow.execute_child_workflow(Child.run, v, id=f"child-{i}")
+                    for i, v in enumerate(values)
+                )
+            )
+        )
+
+
+@workflow.defn
+class Counter:
+    @workflow.run
+    async def run(self, count: int, limit: int) -> int:
+        await workflow.sleep(60)
+        if count + 1 < limit:
+            workflow.continue_as_new(args=[count + 1, limit])
+        return count + 1
+
+
+@workflow.defn
+class Patched:
+    @workflow.run
+    async def run(self) -> str:
+        if workflow.patched("v2"):
+            return "v2"
+        return "v1"
+
+
+@workflow.defn
+class Deterministic:
+    @workflow.run
+    async def run(self) -> list[str]:
+        workflow.upsert_memo({"note": "kept"})
+        first = [str(workflow.uuid4()), str(workflow.random().random())]
+        await workflow.sleep(1)
+        return [*first, workflow.info().workflow_id, str(workflow.info().attempt)]
+
+
+@workflow.defn
+class Waits:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.wait_condition(lambda: False, timeout=timedelta(hours=2))
+        except TimeoutError:
+            return f"gave up at {workflow.now().isoformat()}"
+        return "unreachable"
+
+
+@workflow.defn
+class Sleeper:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.sleep(timedelta(days=30))
+        except asyncio.CancelledError:
+            await workflow.execute_activity(double, 1, start_to_close_timeout=SHORT)
+            raise
+        return "woke"
+
+
+@workflow.defn
+class Buggy:
+    @workflow.run
+    async def run(self) -> None:
+        raise ValueError("a bug, not a declared failure")
+
+
+@workflow.defn
+class LocalCall:
+    @workflow.run
+    async def run(self, x: int) -> int:
+        return await workflow.execute_local_activity(double, x, start_to_close_timeout=SHORT)
+
+
+@workflow.defn
+class SignalsElsewhere:
+    @workflow.run
+    async def run(self) -> None:
+        handle = workflow.get_external_workflow_handle("someone-else")
+        await handle.signal("hello")
