@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowFailureError
@@ -24,6 +26,7 @@ from .workflows import (
     ChargeOnce,
     Checkout,
     Child,
+    CleansUp,
     Counter,
     Deterministic,
     LocalCall,
@@ -252,3 +255,19 @@ def test_signal_with_start_delivers_the_signal_in_the_first_task(env: DurableEnv
         "WorkflowExecutionSignaled",
         "WorkflowTaskCompleted",
     ]
+
+
+@pytest.mark.parametrize("cache_workflows", [True, False])
+def test_eviction_closes_coroutines_without_their_finally_reaching_history(
+    make_env: Any, cache_workflows: bool
+) -> None:
+    env = make_env(cache_workflows=cache_workflows)
+    env.register_activity(double)
+    handle = env.start(CleansUp.run)
+    gc.collect()
+    assert env.crash_worker() == (1 if cache_workflows else 0)
+    gc.collect()
+    assert handle.result() == "done"
+    kinds = [e.kind for e in handle.history.events]
+    assert kinds.count("ActivityTaskScheduled") == 1
+    assert kinds[-1] == "WorkflowExecutionCompleted"

@@ -235,3 +235,14 @@ class SignalsElsewhere:
     async def run(self) -> None:
         handle = workflow.get_external_workflow_handle("someone-else")
         await handle.signal("hello")
+
+
+@workflow.defn
+class CleansUp:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.sleep(3600)
+        finally:
+            await workflow.execute_activity(double, 1, start_to_close_timeout=SHORT)
+        return "done"
