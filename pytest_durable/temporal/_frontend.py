@@ -28,8 +28,7 @@ from ._definitions import TemporalWorkflowDefinition, activity_name, temporal_wo
 from ._instance import new_instance
 
 if TYPE_CHECKING:
-    from ..common import call_arguments
-from ..engine._runs import _Run
+    from ..engine._runs import _Run
     from ..fixtures._environment import DurableEnvironment
 
 

@@ -271,3 +271,13 @@ def test_eviction_closes_coroutines_without_their_finally_reaching_history(
     kinds = [e.kind for e in handle.history.events]
     assert kinds.count("ActivityTaskScheduled") == 1
     assert kinds[-1] == "WorkflowExecutionCompleted"
+
+
+def test_signal_and_query_take_args_as_temporals_client_does(env: DurableEnvironment) -> None:
+    env.mock_activity(charge, returns="tx-args")
+    env.mock_activity(double, returns=0)
+    handle = env.start(Checkout.run, args=[Order("o-7", 1)])
+    handle.signal("approve", args=["gus"])
+    assert handle.query(Checkout.current_status, args=[]) == "awaiting approval"  # a day's timer
+    assert handle.result().startswith("tx-args approved by gus")
+    assert handle.query(Checkout.current_status, args=[]) == "done"
