@@ -24,7 +24,8 @@ from ..errors import (
     WorkflowNotRunningError,
 )
 from . import _events as ev
-from ._activities import ActivityRunner, Attempt, InlineActivity
+from ._activity_server import ActivityServer
+from ._activity_worker import ActivityWorker, Attempt, InlineActivity
 from ._clock import Clock, VirtualTimeLoop
 from ._commands import (
     CancelTimer,
@@ -108,10 +109,15 @@ class Engine:
         self.executions: dict[str, Execution] = {}
         #: Subscribers to the append seam (see :mod:`._observers`).
         self.observers = Observers()
-        self._activities = ActivityRunner(self)
+        self._activities = ActivityServer(self)
         #: Consulted as each attempt starts, with the attempt and the worker's way of running
         #: its code; returning True means the hook took the attempt over (fault injection).
         self.attempt_hook: Callable[[Attempt, Callable[[Attempt], None]], bool] | None = None
+
+    @property
+    def activity_worker(self) -> ActivityWorker:
+        """The worker side of activities (runs their code; see :mod:`._activity_worker`)."""
+        return self._activities.worker
 
     def observe(
         self, observer: Observer, *kinds: type[Notice]

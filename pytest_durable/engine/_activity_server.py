@@ -1,0 +1,537 @@
+"""The server side of activities: attempts, deadlines, timeouts, retries and recording.
+
+The server owns everything Temporal's server owns for an activity: the attempt number, the
+schedule-to-close deadline, each attempt's schedule-to-start, start-to-close and heartbeat
+timeouts, the retry decision and backoff, and what is recorded in history. It never runs an
+activity's code: it dispatches an :class:`ActivityTask` per attempt through the
+:class:`ActivityChannel` to the worker, and acts on what comes back under the attempt's token,
+ignoring stale and duplicate tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..common import RetryPolicy, decide_retry
+from ..errors import (
+    ApplicationError,
+    RetryState,
+    TimeoutError,
+    TimeoutType,
+    UnboundedRetryError,
+)
+from . import _events as ev
+from ._activity_channel import ActivityChannel, ActivityTask, Token
+from ._activity_worker import ActivityWorker
+from ._clock import TimerHandle
+from ._failure import encode_failure, error_type_of
+from ._observers import AttemptFinished, AttemptOutcome, AttemptStarted
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+    from ._runs import _Run
+
+
+class ActivityState:
+    """One scheduled activity, across all its attempts (the server's record)."""
+
+    __slots__ = (
+        "activity_id",
+        "activity_type",
+        "args",
+        "attempt",
+        "cancel_requested",
+        "current",
+        "deadline_timer",
+        "first_scheduled_ns",
+        "heartbeat_details",
+        "heartbeat_ns",
+        "last_failure",
+        "retry_policy",
+        "retry_timer",
+        "run",
+        "schedule_to_close_ns",
+        "schedule_to_start_ns",
+        "scheduled_event_id",
+        "start_to_close_ns",
+    )
+
+    def __init__(self, run: _Run, event: ev.ActivityTaskScheduled, policy: RetryPolicy | None):
+        self.run = run
+        self.scheduled_event_id = event.event_id
+        self.activity_id = event.activity_id
+        self.activity_type = event.activity_type
+        self.args = event.input
+        self.schedule_to_close_ns = event.schedule_to_close_timeout_ns
+        self.schedule_to_start_ns = event.schedule_to_start_timeout_ns
+        self.start_to_close_ns = event.start_to_close_timeout_ns
+        self.heartbeat_ns = event.heartbeat_timeout_ns
+        self.retry_policy = policy
+        self.first_scheduled_ns = event.time_ns
+        #: The number of the current (or next) attempt.
+        self.attempt = 1
+        #: The last heartbeat details received, from any attempt.
+        self.heartbeat_details: Sequence[Any] = ()
+        #: The failure of the last attempt that was retried: a final timeout's cause.
+        self.last_failure: BaseException | None = None
+        #: The attempt in progress (dispatched, maybe started), None during a retry backoff.
+        self.current: AttemptRecord | None = None
+        self.deadline_timer: TimerHandle | None = None
+        self.retry_timer: TimerHandle | None = None
+        self.cancel_requested = False
+
+
+class AttemptRecord:
+    """The server's view of one attempt: its token, its times and its timeout timers."""
+
+    __slots__ = ("act", "ended", "last_beat_ns", "scheduled_ns", "started_ns", "timers", "token")
+
+    def __init__(self, act: ActivityState, token: Token, scheduled_ns: int) -> None:
+        self.act = act
+        self.token = token
+        self.scheduled_ns = scheduled_ns
+        #: When a worker picked it up; None while it waits in the task queue.
+        self.started_ns: int | None = None
+        self.last_beat_ns: int | None = None
+        self.timers: list[TimerHandle] = []
+        self.ended = False
+
+
+class ActivityServer:
+    """Decides and records activities' outcomes for an engine; see the module docstring."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.worker = ActivityWorker(engine)
+        self.channel = ActivityChannel(self, self.worker)
+        self.worker.channel = self.channel
+        #: The attempts the server waits for, by token: a report under any other is ignored.
+        self.attempts: dict[Token, AttemptRecord] = {}
+
+    # --- scheduling -------------------------------------------------------------------------------
+
+    def schedule(
+        self, run: _Run, event: ev.ActivityTaskScheduled, policy: RetryPolicy | None
+    ) -> ActivityState:
+        act = ActivityState(run, event, policy)
+        run.activities[event.event_id] = act
+        engine = self.engine
+        if act.schedule_to_close_ns is not None:
+            act.deadline_timer = engine.clock.call_at(
+                engine.loop,
+                act.first_scheduled_ns + act.schedule_to_close_ns,
+                self._deadline_passed,
+                act,
+            )
+        self._dispatch(act)
+        return act
+
+    def _dispatch(self, act: ActivityState) -> None:
+        act.retry_timer = None
+        now = self.engine.clock.now_ns()
+        run = act.run
+        token = Token(run.key, act.scheduled_event_id, act.attempt)
+        record = AttemptRecord(act, token, now)
+        act.current = record
+        self.attempts[token] = record
+        task = ActivityTask(
+            token=token,
+            activity_id=act.activity_id,
+            activity_type=act.activity_type,
+            args=act.args,
+            workflow_type=run.definition.name,
+            first_scheduled_ns=act.first_scheduled_ns,
+            scheduled_ns=now,
+            heartbeat_details=act.heartbeat_details,
+            schedule_to_close_ns=act.schedule_to_close_ns,
+            start_to_close_ns=act.start_to_close_ns,
+            heartbeat_ns=act.heartbeat_ns,
+        )
+        if not self.channel.dispatch(task) and act.schedule_to_start_ns is not None:
+            # Queued until a worker picks it up: that wait is what schedule-to-start bounds.
+            record.timers.append(
+                self.engine.clock.call_at(
+                    self.engine.loop,
+                    now + act.schedule_to_start_ns,
+                    self._timed_out,
+                    record,
+                    TimeoutType.SCHEDULE_TO_START,
+                )
+            )
+
+    def pause(self) -> None:
+        """No worker polls: attempts wait in the queue (schedule-to-start timeouts run)."""
+        self.channel.pause()
+
+    def resume(self) -> None:
+        """A worker polls again: the queued attempts start."""
+        self.channel.resume()
+
+    # --- reports from the worker ------------------------------------------------------------------
+
+    def started(self, token: Token) -> int | None:
+        record = self.attempts.get(token)
+        if record is None:
+            return None
+        if record.started_ns is not None:
+            return record.started_ns  # a second delivery of a started attempt: one attempt
+        engine = self.engine
+        act = record.act
+        now = record.started_ns = engine.clock.now_ns()
+        for timer in record.timers:  # the schedule-to-start timeout, if any
+            timer.cancel()
+        record.timers.clear()
+        if engine.observers.attempt_started:
+            engine.observers.notify(
+                AttemptStarted(
+                    run=act.run.key,
+                    scheduled_event_id=act.scheduled_event_id,
+                    activity_type=act.activity_type,
+                    activity_id=act.activity_id,
+                    attempt=token.attempt,
+                    started_ns=now,
+                )
+            )
+        if act.start_to_close_ns is not None:
+            record.timers.append(
+                engine.clock.call_at(
+                    engine.loop,
+                    now + act.start_to_close_ns,
+                    self._timed_out,
+                    record,
+                    TimeoutType.START_TO_CLOSE,
+                )
+            )
+        if act.heartbeat_ns is not None:
+            self._arm_heartbeat(record)
+        return now
+
+    def completed(self, token: Token, value: Any) -> None:
+        record = self.attempts.get(token)
+        if record is None or record.started_ns is None:
+            return  # stale or duplicate
+        act = record.act
+        self._end_attempt(record, stop_worker=False)
+        if self.engine.observers.attempt_finished:
+            self._observe(record, AttemptOutcome.COMPLETED, result=value)
+        run = act.run
+        now = self.engine.clock.now_ns()
+        self._finish(act)
+        self.engine._append_input(
+            run,
+            [
+                ev.ActivityTaskStarted(
+                    event_id=run.next_event_id,
+                    time_ns=record.started_ns,
+                    scheduled_event_id=act.scheduled_event_id,
+                    attempt=token.attempt,
+                ),
+                ev.ActivityTaskCompleted(
+                    event_id=run.next_event_id + 1,
+                    time_ns=now,
+                    scheduled_event_id=act.scheduled_event_id,
+                    result=value,
+                ),
+            ],
+        )
+
+    def failed(self, token: Token, error: BaseException) -> None:
+        record = self.attempts.get(token)
+        if record is None or record.started_ns is None:
+            return  # stale or duplicate
+        self._end_attempt(record, stop_worker=False)
+        self._decide(record, error, None)
+
+    def heartbeat(self, token: Token, details: tuple[Any, ...]) -> None:
+        record = self.attempts.get(token)
+        if record is None or record.started_ns is None:
+            return
+        record.act.heartbeat_details = details
+        record.last_beat_ns = self.engine.clock.now_ns()
+        if record.act.heartbeat_ns is not None:
+            self._arm_heartbeat(record)
+
+    # --- timeouts ---------------------------------------------------------------------------------
+
+    def _arm_heartbeat(self, record: AttemptRecord) -> None:
+        heartbeat_ns = record.act.heartbeat_ns
+        assert heartbeat_ns is not None
+        now = self.engine.clock.now_ns()
+        record.timers.append(
+            self.engine.clock.call_at(
+                self.engine.loop, now + heartbeat_ns, self._heartbeat_check, record, now
+            )
+        )
+
+    def _heartbeat_check(self, record: AttemptRecord, armed_at: int) -> None:
+        last = record.last_beat_ns
+        if last is not None and last > armed_at:
+            return  # a later heartbeat re-armed the timer
+        self._timed_out(record, TimeoutType.HEARTBEAT)
+
+    def _timed_out(self, record: AttemptRecord, timeout_type: TimeoutType) -> None:
+        if record.ended:
+            return
+        self._end_attempt(record)
+        act = record.act
+        error = TimeoutError(
+            f"activity {timeout_type.name.lower().replace('_', '-')} timeout",
+            type=timeout_type,
+            last_heartbeat_details=tuple(act.heartbeat_details),
+        )
+        self._decide(record, error, timeout_type)
+
+    def _deadline_passed(self, act: ActivityState) -> None:
+        act.deadline_timer = None
+        if self._gone(act):
+            return
+        record = act.current
+        started_ns = None
+        if record is not None and not record.ended:
+            self._end_attempt(record)
+            started_ns = record.started_ns
+        if act.retry_timer is not None:
+            act.retry_timer.cancel()
+        error = TimeoutError(
+            "activity schedule-to-close timeout",
+            type=TimeoutType.SCHEDULE_TO_CLOSE,
+            last_heartbeat_details=tuple(act.heartbeat_details),
+        )
+        if self.engine.observers.attempt_finished:
+            self.engine.observers.notify(
+                AttemptFinished(
+                    run=act.run.key,
+                    scheduled_event_id=act.scheduled_event_id,
+                    activity_type=act.activity_type,
+                    activity_id=act.activity_id,
+                    attempt=act.attempt,
+                    started_ns=started_ns,
+                    ended_ns=self.engine.clock.now_ns(),
+                    outcome=AttemptOutcome.TIMED_OUT,
+                    error=error,
+                    timeout_type=TimeoutType.SCHEDULE_TO_CLOSE,
+                )
+            )
+        self._record_failure(act, act.attempt, error, RetryState.TIMEOUT, started_ns)
+
+    # --- deciding ---------------------------------------------------------------------------------
+
+    def _decide(
+        self, record: AttemptRecord, error: BaseException, timeout_type: TimeoutType | None
+    ) -> None:
+        """An attempt failed or timed out: retry it after a backoff, or record the failure."""
+        act = record.act
+        if self._gone(act) or act.cancel_requested:
+            return
+        engine = self.engine
+        now = engine.clock.now_ns()
+        number = record.token.attempt
+        if timeout_type is not None:
+            retryable = timeout_type in (TimeoutType.START_TO_CLOSE, TimeoutType.HEARTBEAT)
+            error_type = None
+            next_delay = None
+        else:
+            retryable = not (isinstance(error, ApplicationError) and error.non_retryable)
+            error_type = error_type_of(error)
+            next_delay = None
+            if isinstance(error, ApplicationError) and error.next_retry_delay is not None:
+                next_delay = round(error.next_retry_delay.total_seconds() * 1e9)
+        deadline = None
+        if act.schedule_to_close_ns is not None:
+            deadline = act.first_scheduled_ns + act.schedule_to_close_ns
+        decision = decide_retry(
+            act.retry_policy,
+            attempt=number,
+            retryable=retryable,
+            error_type=error_type,
+            next_retry_delay_ns=next_delay,
+            now_ns=now,
+            schedule_to_close_deadline_ns=deadline,
+        )
+        if engine.observers.attempt_finished:
+            self._observe(
+                record,
+                AttemptOutcome.FAILED if timeout_type is None else AttemptOutcome.TIMED_OUT,
+                error,
+                timeout_type,
+                decision.delay_ns is not None,
+            )
+        if decision.delay_ns is not None:
+            self._check_unbounded(act, number, deadline, error)
+            act.last_failure = error
+            act.attempt += 1
+            act.current = None
+            act.retry_timer = engine.clock.call_at(
+                engine.loop, now + decision.delay_ns, self._dispatch, act
+            )
+            return
+        if timeout_type is not None and decision.state is RetryState.TIMEOUT:
+            # The next attempt would start past the schedule-to-close deadline: Temporal closes
+            # a timed-out activity with that deadline's timeout, not the attempt's own.
+            error = TimeoutError(
+                "activity schedule-to-close timeout",
+                type=TimeoutType.SCHEDULE_TO_CLOSE,
+                last_heartbeat_details=tuple(act.heartbeat_details),
+            )
+        self._record_failure(act, number, error, decision.state, record.started_ns)
+
+    def _check_unbounded(
+        self, act: ActivityState, attempt: int, deadline: int | None, error: BaseException
+    ) -> None:
+        """Stop a retry loop that nothing in its policy would ever end (see the engine's option).
+
+        Raised on the host loop, the error ends the drive; the activity is left unretried, so
+        the history stays as it was (nothing is recorded that the workflow would have to see).
+        """
+        limit = self.engine.max_unbounded_attempts
+        policy = act.retry_policy
+        if limit is None or deadline is not None or policy is None:
+            return
+        if policy.maximum_attempts == 0 and attempt >= limit:
+            self._finish(act)
+            raise UnboundedRetryError(
+                f"activity {act.activity_type!r} (id {act.activity_id!r}) of workflow "
+                f"{act.run.workflow_id!r} has failed {attempt} times, most recently with "
+                f"{type(error).__name__}: {error}. Its retry policy sets no maximum_attempts "
+                "and it has no schedule_to_close_timeout, so it would retry forever and the "
+                "test would never end. Give the activity a RetryPolicy(maximum_attempts=...) "
+                "or a schedule_to_close_timeout, or raise the environment's "
+                "max_unbounded_attempts."
+            )
+
+    # --- recording --------------------------------------------------------------------------------
+
+    def _record_failure(
+        self,
+        act: ActivityState,
+        attempt_number: int,
+        error: BaseException,
+        state: RetryState,
+        started_ns: int | None,
+    ) -> None:
+        """Record the final failure; ``started_ns`` is None when the attempt never started.
+
+        An attempt still queued (schedule-to-start) has no ActivityTaskStarted, as on Temporal;
+        one that ran keeps the time it really started, not the time it ended.
+        """
+        now = self.engine.clock.now_ns()
+        self._finish(act)
+        if isinstance(error, TimeoutError) and act.last_failure is not None:
+            # Temporal's final timeout carries the previous attempt's failure as its cause.
+            error.__cause__ = act.last_failure
+        failure = encode_failure(error)
+        cls = ev.ActivityTaskTimedOut if isinstance(error, TimeoutError) else ev.ActivityTaskFailed
+        events: list[ev.Event] = []
+        next_id = act.run.next_event_id
+        if started_ns is not None:
+            events.append(
+                ev.ActivityTaskStarted(
+                    event_id=next_id,
+                    time_ns=started_ns,
+                    scheduled_event_id=act.scheduled_event_id,
+                    attempt=attempt_number,
+                )
+            )
+        events.append(
+            cls(
+                event_id=next_id + len(events),
+                time_ns=now,
+                scheduled_event_id=act.scheduled_event_id,
+                failure=failure,
+                retry_state=state.value,
+            )
+        )
+        self.engine._append_input(act.run, events)
+
+    def cancel(self, run: _Run, scheduled_event_id: int) -> None:
+        """The workflow asked to cancel: stop the attempt and retries, record the cancellation."""
+        act = run.activities.get(scheduled_event_id)
+        if act is None:
+            return
+        act.cancel_requested = True
+        self._stop_current(act)
+        self._finish(act)
+        self.engine._append_input(
+            run,
+            [
+                ev.ActivityTaskCanceled(
+                    event_id=run.next_event_id,
+                    time_ns=self.engine.clock.now_ns(),
+                    scheduled_event_id=scheduled_event_id,
+                )
+            ],
+        )
+
+    def abandon(self, run: _Run) -> None:
+        """The run closed: stop every activity it still has in flight, recording nothing."""
+        for act in list(run.activities.values()):
+            act.cancel_requested = True
+            self._stop_current(act)
+            self._finish(act)
+
+    # --- bookkeeping ------------------------------------------------------------------------------
+
+    def _stop_current(self, act: ActivityState) -> None:
+        record = act.current
+        if record is not None and not record.ended:
+            self._end_attempt(record)
+            if self.engine.observers.attempt_finished:
+                self._observe(record, AttemptOutcome.CANCELLED)
+
+    def _end_attempt(self, record: AttemptRecord, *, stop_worker: bool = True) -> None:
+        """The server stops waiting for an attempt: its timers go, the worker is told.
+
+        Unless the worker itself reported the outcome, it is told to stop the attempt (a second
+        delivery of the same attempt then runs on, and what it reports is ignored).
+        """
+        record.ended = True
+        self.attempts.pop(record.token, None)
+        for timer in record.timers:
+            timer.cancel()
+        record.timers.clear()
+        if record.started_ns is None:
+            self.channel.withdraw(record.token)
+        elif stop_worker:
+            self.channel.cancel(record.token)
+
+    def _observe(
+        self,
+        record: AttemptRecord,
+        outcome: AttemptOutcome,
+        error: BaseException | None = None,
+        timeout_type: TimeoutType | None = None,
+        will_retry: bool = False,
+        result: Any = None,
+    ) -> None:
+        act = record.act
+        self.engine.observers.notify(
+            AttemptFinished(
+                run=act.run.key,
+                scheduled_event_id=act.scheduled_event_id,
+                activity_type=act.activity_type,
+                activity_id=act.activity_id,
+                attempt=record.token.attempt,
+                started_ns=record.started_ns,
+                ended_ns=self.engine.clock.now_ns(),
+                outcome=outcome,
+                error=error,
+                timeout_type=timeout_type,
+                will_retry=will_retry,
+                result=result,
+            )
+        )
+
+    def _gone(self, act: ActivityState) -> bool:
+        return act.run.closed or act.scheduled_event_id not in act.run.activities
+
+    def _finish(self, act: ActivityState) -> None:
+        act.run.activities.pop(act.scheduled_event_id, None)
+        for timer in (act.deadline_timer, act.retry_timer):
+            if timer is not None:
+                timer.cancel()
+        act.deadline_timer = act.retry_timer = None
+        record = act.current
+        if record is not None and not record.ended:
+            self._end_attempt(record)
+        act.current = None

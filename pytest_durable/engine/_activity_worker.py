@@ -1,0 +1,323 @@
+"""The worker side of activities: running an attempt's code (a function or a mock).
+
+The worker knows nothing of deadlines, retries or history. It takes :class:`ActivityTask` s
+from the channel, tells the server it started one, runs the implementation, and reports the
+outcome and heartbeats back under the attempt's token. The server may tell it to stop an
+attempt (a timeout, a cancellation); :meth:`ActivityWorker.kill` stops every attempt at once, as
+a worker process dying would, and nothing those attempts report afterwards reaches the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .. import activity as _activity
+from ..common import from_ns
+from ..errors import ApplicationError, CancelledError, PayloadError
+from ._activity_channel import ActivityChannel, ActivityTask, Token
+from ._clock import TimerHandle
+from ._definitions import ActivityDefinition
+from ._payload import encode
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+
+@runtime_checkable
+class InlineActivity(Protocol):
+    """An activity implementation driven directly by the worker (mocks use this).
+
+    ``run_attempt`` is called on the host loop; it must eventually call ``attempt.succeed`` or
+    ``attempt.fail`` (or never, to hang), possibly later through ``attempt.call_later_ns``.
+    """
+
+    def run_attempt(self, attempt: Attempt) -> None:
+        """Start one attempt."""
+
+
+def _dt(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC).replace(
+        microsecond=(ns % 1_000_000_000) // 1_000
+    )
+
+
+def _td(ns: int | None) -> Any:
+    return from_ns(ns) if ns is not None else None
+
+
+class Attempt:
+    """One delivery of an activity task to the worker: what implementations report to."""
+
+    __slots__ = (
+        "_timers",
+        "context",
+        "dead",
+        "finished",
+        "future",
+        "started_ns",
+        "task",
+        "worker",
+    )
+
+    def __init__(self, worker: ActivityWorker, task: ActivityTask, started_ns: int) -> None:
+        self.worker = worker
+        self.task = task
+        self.started_ns = started_ns
+        #: Set once the attempt reported its outcome or was stopped.
+        self.finished = False
+        #: Set when the worker died under it: nothing it reports reaches the server.
+        self.dead = False
+        #: The running function's task or thread future (None for a mock).
+        self.future: asyncio.Future[Any] | None = None
+        self.context: _activity.ActivityContext | None = None
+        self._timers: list[TimerHandle] = []
+
+    # --- facts for implementations ----------------------------------------------------------------
+
+    @property
+    def token(self) -> Token:
+        return self.task.token
+
+    @property
+    def number(self) -> int:
+        return self.task.token.attempt
+
+    @property
+    def activity_type(self) -> str:
+        return self.task.activity_type
+
+    @property
+    def args(self) -> list[Any]:
+        """The encoded (JSON) arguments."""
+        return self.task.args
+
+    def now_ns(self) -> int:
+        return self.worker.engine.clock.now_ns()
+
+    def info(self, heartbeat_details: tuple[Any, ...] | None = None) -> _activity.ActivityInfo:
+        task = self.task
+        return _activity.ActivityInfo(
+            activity_id=task.activity_id,
+            activity_type=task.activity_type,
+            attempt=task.token.attempt,
+            workflow_id=task.workflow_id,
+            workflow_run_id=task.run_id,
+            workflow_type=task.workflow_type,
+            scheduled_time=_dt(task.first_scheduled_ns),
+            current_attempt_scheduled_time=_dt(task.scheduled_ns),
+            started_time=_dt(self.started_ns),
+            heartbeat_details=(
+                tuple(task.heartbeat_details) if heartbeat_details is None else heartbeat_details
+            ),
+            schedule_to_close_timeout=_td(task.schedule_to_close_ns),
+            start_to_close_timeout=_td(task.start_to_close_ns),
+            heartbeat_timeout=_td(task.heartbeat_ns),
+        )
+
+    def call_later_ns(self, delay_ns: int, callback: Callable[..., Any], *args: Any) -> None:
+        """Run ``callback`` after ``delay_ns`` of (virtual) time, unless the attempt ended."""
+
+        def guarded() -> None:
+            if not self.finished:
+                callback(*args)
+
+        engine = self.worker.engine
+        self._timers.append(engine.clock.call_at(engine.loop, self.now_ns() + delay_ns, guarded))
+
+    # --- reports ----------------------------------------------------------------------------------
+
+    def succeed(self, result: Any) -> None:
+        if self.finished:
+            return
+        try:
+            value = encode(result, where=f"the result of activity {self.activity_type!r}")
+        except PayloadError as exc:
+            self.fail(ApplicationError(str(exc), type="PayloadError", non_retryable=True))
+            return
+        self._end()
+        if not self.dead:
+            self.worker.channel.completed(self.task.token, value)
+
+    def fail(self, error: BaseException) -> None:
+        if self.finished:
+            return
+        self._end()
+        if not self.dead:
+            self.worker.channel.failed(self.task.token, error)
+
+    def heartbeat(self, details: Sequence[Any]) -> None:
+        """Report heartbeat details (from any thread); the server resets its heartbeat timeout."""
+        engine = self.worker.engine
+        if threading.get_ident() == engine.loop_thread:
+            self._on_heartbeat(tuple(details))
+        else:
+            engine.loop.call_soon_threadsafe(self._on_heartbeat, tuple(details))
+
+    def _on_heartbeat(self, details: tuple[Any, ...]) -> None:
+        if self.finished or self.dead:
+            return
+        self.worker.channel.heartbeat(self.task.token, details)
+
+    # --- stopping ---------------------------------------------------------------------------------
+
+    def _end(self) -> None:
+        self.finished = True
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        self.worker._forget(self)
+
+    def abort(self) -> None:
+        """Stop the attempt's work: cancel its task, flag cancellation to sync code."""
+        self._end()
+        if self.context is not None:
+            self.context.cancel()
+        if self.future is not None and not self.future.done():
+            self.future.cancel()
+
+
+class ActivityWorker:
+    """Runs activity attempts' code for an engine and reports back through the channel."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.channel: ActivityChannel
+        #: Attempts running now, by token (two for an attempt delivered twice).
+        self.in_flight: dict[Token, list[Attempt]] = {}
+
+    # --- taking tasks -----------------------------------------------------------------------------
+
+    def start(self, task: ActivityTask, *, duplicate: bool = False) -> Attempt | None:
+        """Pick ``task`` up: tell the server, then run its code; None if the server moved on.
+
+        The engine's ``attempt_hook`` (fault injection) is consulted first, with the attempt
+        and :meth:`run_code`; returning True means it took the attempt over. A ``duplicate``
+        delivery runs whatever the server thinks (it may have its outcome already) and is
+        not offered to the hook.
+        """
+        if duplicate:
+            started_ns = self.engine.clock.now_ns()
+        else:
+            started = self.channel.started(task.token)
+            if started is None:
+                return None  # the attempt timed out or was cancelled while it waited
+            started_ns = started
+        attempt = Attempt(self, task, started_ns)
+        running = self.in_flight.get(task.token)
+        if running is None:
+            self.in_flight[task.token] = [attempt]
+        else:
+            running.append(attempt)
+        hook = self.engine.attempt_hook
+        if not duplicate and hook is not None and hook(attempt, self.run_code):
+            return attempt
+        self.run_code(attempt)
+        return attempt
+
+    def run_code(self, attempt: Attempt) -> None:
+        """Run the attempt's implementation: a function, a mock, or a NotFoundError."""
+        engine = self.engine
+        name = attempt.task.activity_type
+        impl = engine.activity_implementation(name)
+        if impl is None:
+            known = ", ".join(sorted(engine.activity_names())) or "none"
+            # As on Temporal (a worker without the activity), a retryable NotFoundError: the
+            # retry policy applies, and a mock registered meanwhile serves the next attempt.
+            attempt.fail(
+                ApplicationError(
+                    f"no implementation or mock for activity {name!r}; registered "
+                    f"activities: {known}. Pass it to the environment (activities=[...]) or "
+                    "mock it with env.mock_activity().",
+                    type="NotFoundError",
+                )
+            )
+            return
+        if isinstance(impl, ActivityDefinition):
+            self._start_function(attempt, impl)
+        else:
+            impl.run_attempt(attempt)
+
+    def _start_function(self, attempt: Attempt, definition: ActivityDefinition) -> None:
+        loop = self.engine.loop
+        try:
+            args = definition.signature.decode_args(attempt.args)
+        except Exception as exc:
+            attempt.fail(exc)
+            return
+        # Heartbeat details as they were at dispatch: the attempt's own heartbeats must not show.
+        details = tuple(attempt.task.heartbeat_details)
+        context = _activity.ActivityContext(
+            lambda: attempt.info(heartbeat_details=details), attempt.heartbeat
+        )
+        attempt.context = context
+        ctx = contextvars.copy_context()
+        ctx.run(_activity._context.set, context)
+        future: asyncio.Future[Any]
+        if definition.is_async:
+            future = loop.create_task(definition.fn(*args), context=ctx)
+            self._io_waiter_started(future)
+        else:
+            future = loop.run_in_executor(None, ctx.run, definition.fn, *args)
+        attempt.future = future
+        future.add_done_callback(lambda f: _function_done(attempt, f))
+
+    def _io_waiter_started(self, task: asyncio.Future[Any]) -> None:
+        """Count a running async attempt: only then may a watched socket hold a time jump."""
+        loop = self.engine.loop
+        waiters = getattr(loop, "io_waiters", None)
+        if waiters is None:
+            return
+        loop.io_waiters = waiters + 1  # type: ignore[attr-defined]
+        task.add_done_callback(self._io_waiter_done)
+
+    def _io_waiter_done(self, _task: asyncio.Future[Any]) -> None:
+        loop = self.engine.loop
+        loop.io_waiters -= 1  # type: ignore[attr-defined]
+
+    # --- stopping ---------------------------------------------------------------------------------
+
+    def _forget(self, attempt: Attempt) -> None:
+        running = self.in_flight.get(attempt.task.token)
+        if running is not None:
+            if attempt in running:
+                running.remove(attempt)
+            if not running:
+                del self.in_flight[attempt.task.token]
+
+    def abort(self, token: Token) -> None:
+        """Stop every delivery of the attempt ``token`` names (the server gave up on it)."""
+        for attempt in list(self.in_flight.get(token, ())):
+            attempt.abort()
+
+    def kill(self) -> int:
+        """The worker dies: stop every attempt in flight; nothing they report arrives.
+
+        Async code is cancelled and sync code sees ``activity.is_cancelled()``; the server is
+        not told, so its start-to-close and heartbeat timeouts fire as in production. Returns
+        how many attempts were lost.
+        """
+        lost = 0
+        for running in list(self.in_flight.values()):
+            for attempt in list(running):
+                attempt.dead = True
+                attempt.abort()
+                lost += 1
+        return lost
+
+
+def _function_done(attempt: Attempt, future: asyncio.Future[Any]) -> None:
+    if attempt.finished:
+        return
+    if future.cancelled():
+        attempt.fail(CancelledError("activity cancelled"))
+        return
+    exc = future.exception()
+    if exc is None:
+        attempt.succeed(future.result())
+    else:
+        attempt.fail(exc)
