@@ -26,7 +26,7 @@ from ._convert import from_failure, to_payloads, to_values
 from ._instance import NAMESPACE, TASK_QUEUE
 
 if TYPE_CHECKING:
-    from ..engine._activities import Attempt
+    from ..engine._activity_worker import Attempt
 
 
 def _converter() -> temporalio.converter.DataConverter:
@@ -88,10 +88,11 @@ class TemporalActivity:
             )
             return
         details = converter.payload_converter.from_payloads(
-            to_payloads(list(attempt.activity.heartbeat_details))
+            to_payloads(list(attempt.task.heartbeat_details))
         )
         info = self._info(attempt, details)
-        engine = attempt.engine
+        worker = attempt.worker
+        engine = worker.engine
         is_async = sdk.is_async
 
         def heartbeat(*values: Any) -> None:
@@ -122,10 +123,10 @@ class TemporalActivity:
         task: asyncio.Future[Any]
         if is_async:
             task = engine.loop.create_task(sdk.fn(*args), context=ctx)
-            engine._activities._io_waiter_started(task)
+            worker._io_waiter_started(task)
         else:
             task = engine.loop.run_in_executor(None, ctx.run, sdk.fn, *args)
-        attempt.task = task
+        attempt.future = task
         task.add_done_callback(lambda t: self._done(attempt, t))
 
     def _done(self, attempt: Attempt, task: asyncio.Future[Any]) -> None:
@@ -145,7 +146,7 @@ class TemporalActivity:
 
     def _info(self, attempt: Attempt, details: list[Any]) -> temporalio.activity.Info:
         ours = attempt.info()
-        run = attempt.activity.run
+        task = attempt.task
         return temporalio.activity.Info(
             activity_id=ours.activity_id,
             activity_type=ours.activity_type,
@@ -160,12 +161,12 @@ class TemporalActivity:
             start_to_close_timeout=ours.start_to_close_timeout,
             started_time=ours.started_time,
             task_queue=TASK_QUEUE,
-            task_token=f"{run.workflow_id}/{run.run_id}/{attempt.activity.scheduled_event_id}/"
+            task_token=f"{task.workflow_id}/{task.run_id}/{task.token.scheduled_event_id}/"
             f"{ours.attempt}".encode(),
-            workflow_id=run.workflow_id,
+            workflow_id=task.workflow_id,
             workflow_namespace=NAMESPACE,
-            workflow_run_id=run.run_id,
-            workflow_type=run.definition.name,
+            workflow_run_id=task.run_id,
+            workflow_type=task.workflow_type,
             priority=temporalio.common.Priority.default,
             retry_policy=None,
         )

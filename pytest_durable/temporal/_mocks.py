@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..engine._activities import Attempt
+    from ..engine._activity_worker import Attempt
 
 
 class _ConvertingAttempt:
