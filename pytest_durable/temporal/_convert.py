@@ -130,7 +130,9 @@ def to_failure(data: dict[str, Any]) -> Failure:
         child.retry_state = _retry_state(data.get("retry_state"))  # type: ignore[assignment]
     else:
         app = failure.application_failure_info
-        app.type = str(data.get("type") or kind or "")
+        # An unknown class keeps its name as the type; an untyped ApplicationError has none.
+        fallback = kind if kind not in (None, "ApplicationError") else ""
+        app.type = str(data.get("type") or fallback)
         app.non_retryable = bool(data.get("non_retryable", False))
         details = data.get("details") or []
         if details:

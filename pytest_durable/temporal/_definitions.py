@@ -48,15 +48,14 @@ class TemporalWorkflowDefinition(WorkflowDefinition):
         if isinstance(ref, str):
             name = ref
         else:
-            handler = getattr(ref, f"_{what}_definition", None) or getattr(
-                ref, f"__temporal_{what}_definition", None
-            )
+            handler = getattr(ref, f"__temporal_{what}_definition", None)
             name = getattr(handler, "name", None) or getattr(ref, "__name__", None)
         if name is not None and (name in table or None in table):
             return name
         known = ", ".join(sorted(n for n in table if n is not None)) or "none"
         error = UnknownQueryError if what == "query" else UnknownSignalError
-        raise error(f"workflow {self.name!r} has no {what} named {name!r}; its {what}s: {known}")
+        plural = {"signal": "signals", "query": "queries", "update": "updates"}[what]
+        raise error(f"workflow {self.name!r} has no {what} named {name!r}; its {plural}: {known}")
 
 
 def is_temporal_workflow(obj: Any) -> bool:

@@ -56,8 +56,9 @@ def to_exception(failure: dict[str, Any]) -> BaseException:
 
 def workflow_definition(env: DurableEnvironment, obj: Any) -> TemporalWorkflowDefinition:
     """Our definition of a Temporal workflow, registered in ``env`` by its name."""
-    runner = getattr(env, "temporal_runner", "unsandboxed")
-    definition = temporal_workflow_definition(obj, runner=runner, instance_factory=new_instance)
+    definition = temporal_workflow_definition(
+        obj, runner=env.temporal_runner, instance_factory=new_instance
+    )
     known = env.engine.workflows.get(definition.name)
     if isinstance(known, TemporalWorkflowDefinition) and known.sdk is definition.sdk:
         return known

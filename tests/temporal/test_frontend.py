@@ -18,9 +18,11 @@ from temporalio.exceptions import (
     TimeoutType,
 )
 
-from pytest_durable import DurableEnvironment
+from pytest_durable import DurableEnvironment, InvalidArgumentError
+from pytest_durable.errors import UnknownQueryError, UnknownSignalError
 
 from .workflows import (
+    AnyName,
     Buggy,
     CancelsActivity,
     ChargeOnce,
@@ -38,6 +40,7 @@ from .workflows import (
     Sleeper,
     TimesOut,
     Waits,
+    any_activity,
     charge,
     double,
     resumable,
@@ -281,3 +284,19 @@ def test_signal_and_query_take_args_as_temporals_client_does(env: DurableEnviron
     assert handle.query(Checkout.current_status, args=[]) == "awaiting approval"  # a day's timer
     assert handle.result().startswith("tx-args approved by gus")
     assert handle.query(Checkout.current_status, args=[]) == "done"
+
+
+def test_unknown_handler_names_list_the_known_ones(env: DurableEnvironment) -> None:
+    env.mock_activity(charge, returns="tx")
+    handle = env.start(Checkout.run, Order("o-8", 1))
+    with pytest.raises(UnknownSignalError, match="its signals: approve"):
+        handle.signal("approv", "x")
+    with pytest.raises(UnknownQueryError, match="its queries: current_status"):
+        handle.query("status")
+
+
+def test_dynamic_definitions_need_a_name(env: DurableEnvironment) -> None:
+    with pytest.raises(InvalidArgumentError, match="dynamic Temporal workflow"):
+        env.start(AnyName.run)
+    with pytest.raises(InvalidArgumentError, match="dynamic Temporal activity"):
+        env.register_activity(any_activity)

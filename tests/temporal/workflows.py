@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 SHORT = timedelta(seconds=5)
@@ -246,3 +247,24 @@ class CleansUp:
         finally:
             await workflow.execute_activity(double, 1, start_to_close_timeout=SHORT)
         return "done"
+
+
+@workflow.defn
+class ReadsTheWallClock:
+    @workflow.run
+    async def run(self) -> str:
+        import datetime as real_datetime
+
+        return real_datetime.datetime.now().isoformat()
+
+
+@workflow.defn(dynamic=True)
+class AnyName:
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> str:
+        return workflow.info().workflow_type
+
+
+@activity.defn(dynamic=True)
+async def any_activity(args: Sequence[RawValue]) -> str:
+    return activity.info().activity_type

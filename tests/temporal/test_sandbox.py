@@ -1,0 +1,51 @@
+"""temporalio's sandboxed runner, its default, works as an option and catches non-determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowFailureError
+
+from pytest_durable import DurableEnvironment, InvalidArgumentError
+
+from .workflows import Checkout, Counter, Order, ReadsTheWallClock, charge, double
+
+
+@pytest.fixture(autouse=True)
+def _importable_workflows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox re-imports a workflow's module by its name, as a worker process would.
+
+    Under pytest's importlib import mode the test package is not on ``sys.path``; a project's
+    own workflow modules are.
+    """
+    module = Checkout.__module__
+    root = Path(__file__).parents[module.count(".")]
+    monkeypatch.syspath_prepend(str(root))
+
+
+def test_workflows_run_in_the_sandbox(make_env: Any) -> None:
+    env: DurableEnvironment = make_env(temporal_runner="sandboxed")
+    env.mock_activity(charge, returns="tx-sandbox")
+    env.register_activity(double)
+    handle = env.start(
+        Checkout.run, Order("o-s", 2), start_signal=Checkout.approve, start_signal_args=["ivy"]
+    )
+    assert handle.result().startswith("tx-sandbox approved by ivy")
+    assert env.run(Counter.run, 0, 2).result() == 2
+
+
+def test_the_sandbox_refuses_a_non_deterministic_call(make_env: Any) -> None:
+    with pytest.raises(WorkflowFailureError) as caught:
+        make_env(temporal_runner="sandboxed").run(ReadsTheWallClock.run).result()
+    assert "datetime.datetime.now" in str(caught.value.cause)
+
+
+def test_without_the_sandbox_the_same_call_goes_through(env: DurableEnvironment) -> None:
+    assert env.run(ReadsTheWallClock.run).result()
+
+
+def test_an_unknown_runner_is_refused(make_env: Any) -> None:
+    with pytest.raises(InvalidArgumentError, match="temporal_runner must be"):
+        make_env(temporal_runner="docker")
