@@ -91,8 +91,7 @@ class TemporalActivity:
             to_payloads(list(attempt.task.heartbeat_details))
         )
         info = self._info(attempt, details)
-        worker = attempt.worker
-        engine = worker.engine
+        engine = attempt.worker.engine
         is_async = sdk.is_async
 
         def heartbeat(*values: Any) -> None:
@@ -120,28 +119,28 @@ class TemporalActivity:
         attempt.context = ours
         ctx = contextvars.copy_context()
         ctx.run(temporalio.activity._Context.set, context)
-        task: asyncio.Future[Any]
+        future: asyncio.Future[Any]
         if is_async:
-            task = engine.loop.create_task(sdk.fn(*args), context=ctx)
-            worker._io_waiter_started(task)
+            future = engine.loop.create_task(sdk.fn(*args), context=ctx)
+            attempt.worker._io_waiter_started(future)
         else:
-            task = engine.loop.run_in_executor(None, ctx.run, sdk.fn, *args)
-        attempt.future = task
-        task.add_done_callback(lambda t: self._done(attempt, t))
+            future = engine.loop.run_in_executor(None, ctx.run, sdk.fn, *args)
+        attempt.future = future
+        future.add_done_callback(lambda f: self._done(attempt, f))
 
-    def _done(self, attempt: Attempt, task: asyncio.Future[Any]) -> None:
+    def _done(self, attempt: Attempt, future: asyncio.Future[Any]) -> None:
         if attempt.finished:
             return
-        if task.cancelled():
+        if future.cancelled():
             attempt.fail(to_engine_error(asyncio.CancelledError()))
             return
-        error = task.exception()
+        error = future.exception()
         if error is not None:
             if isinstance(error, temporalio.activity._CompleteAsyncError):
                 return  # completes later, from outside (not supported: see docs/temporal.md)
             attempt.fail(to_engine_error(error))
             return
-        payloads = _converter().payload_converter.to_payloads([task.result()])
+        payloads = _converter().payload_converter.to_payloads([future.result()])
         attempt.succeed(to_values(payloads)[0])
 
     def _info(self, attempt: Attempt, details: list[Any]) -> temporalio.activity.Info:
