@@ -17,16 +17,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar, overload
 
 from .common import RetryPolicy, call_arguments, to_ns
+from .engine._checks import check_arity, check_types
 from .engine._commands import ScheduleActivity, StartChildWorkflow
 from .engine._definitions import (
     WORKFLOW_ATTR,
+    ActivityDefinition,
     QueryDefinition,
     SignalDefinition,
     WorkflowDefinition,
     activity_definition,
     workflow_definition,
 )
-from .engine._instance import WorkflowInfo, WorkflowInstance, user_location
+from .engine._instance import WorkflowInfo, WorkflowInstance, display_path, user_location
 from .engine._loop import WorkflowEventLoop
 from .engine._payload import Signature, encode_args
 from .errors import (
@@ -381,8 +383,8 @@ def start_activity(
         raise InvalidArgumentError(
             f"retry_policy for activity {name!r} must be a RetryPolicy, got {retry_policy!r}"
         )
-    names = definition.signature.names if definition is not None else ()
-    encoded = encode_args(values, names, owner=f"activity {name!r}")
+    location = user_location()
+    encoded = _checked_arguments(instance, definition, values, f"activity {name!r}", location)
     seq = instance.activity_seq + 1
     hint = result_type
     if hint is None and definition is not None:
@@ -399,12 +401,36 @@ def start_activity(
         retry_policy=retry_policy if retry_policy is not None else _DEFAULT_RETRY,
         result_hint=hint,
         definition=definition,
-        location=user_location(),
+        location=location,
     )
     return instance.schedule_activity(command)
 
 
 _DEFAULT_RETRY = RetryPolicy()
+
+
+def _checked_arguments(
+    instance: WorkflowInstance,
+    definition: ActivityDefinition | WorkflowDefinition | None,
+    args: tuple[Any, ...],
+    owner: str,
+    location: tuple[str, int] | None,
+) -> list[Any]:
+    """A call's arguments, checked where workflow code made it, and encoded.
+
+    The messages name the line of the call. Called by name (no definition), the arguments
+    can only be encoded.
+    """
+    if definition is None:
+        return encode_args(args, (), owner=owner)
+    signature = definition.signature
+    where = f" at {display_path(location[0])}:{location[1]}" if location is not None else ""
+    check_arity(signature, args, owner=owner, where=where)
+    encoded = encode_args(args, signature.names, owner=owner)
+    if instance.check_types and not instance.replaying:
+        # Replay runs recorded calls again: they were checked when first made.
+        check_types(signature, args, owner=owner, where=where)
+    return encoded
 
 
 def _timeout_ns(value: timedelta | None, what: str, activity: str) -> int | None:
@@ -516,8 +542,10 @@ async def start_child_workflow(
     instance = _runtime()
     name, definition = _workflow_type(workflow)
     values = call_arguments(arg, args, what=f"child workflow {name!r}")
-    names = definition.signature.names if definition is not None else ()
-    encoded = encode_args(values, names, owner=f"child workflow {name!r}")
+    location = user_location()
+    encoded = _checked_arguments(
+        instance, definition, values, f"child workflow {name!r}", location
+    )
     seq = instance.child_seq + 1
     hint = result_type
     if hint is None and definition is not None:
@@ -530,7 +558,7 @@ async def start_child_workflow(
         retry_policy=retry_policy,
         result_hint=hint,
         definition=definition,
-        location=user_location(),
+        location=location,
     )
     instance.start_child(command)
     handle = ChildWorkflowHandle(instance, command)

@@ -76,6 +76,8 @@ class Engine:
         max_history_events: stop a run whose history reaches this many events with
             :class:`RunawayWorkflowError` (raised from the drive) before its next workflow
             task; None: no bound (Temporal warns at 10,240 events and fails at 51,200).
+        check_types: check the arguments workflow code passes to activities and child
+            workflows against their type hints (see :mod:`._checks`).
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class Engine:
         cache_instances: bool = True,
         max_unbounded_attempts: int | None = None,
         max_history_events: int | None = None,
+        check_types: bool = True,
     ) -> None:
         self.clock = clock
         self.loop = loop
@@ -106,6 +109,7 @@ class Engine:
         self.cache_instances = cache_instances
         self.max_unbounded_attempts = max_unbounded_attempts
         self.max_history_events = max_history_events
+        self.check_types = check_types
         self.executions: dict[str, Execution] = {}
         #: Subscribers to the append seam (see :mod:`._observers`).
         self.observers = Observers()
@@ -213,7 +217,12 @@ class Engine:
                 "history is not part of this one; resume from a point where its children "
                 "have finished"
             )
-        instance = WorkflowInstance(definition, started, deadlock_budget_s=self.deadlock_budget_s)
+        instance = WorkflowInstance(
+            definition,
+            started,
+            deadlock_budget_s=self.deadlock_budget_s,
+            check_types=self.check_types,
+        )
         delivered = replay_into(instance, events)
         self.workflows.setdefault(definition.name, definition)
         execution = Execution(workflow_id, self.loop.create_future(), None)
@@ -425,8 +434,16 @@ class Engine:
         run.events = self.store.read(run.key)
         started = run.events[0]
         assert isinstance(started, ev.WorkflowExecutionStarted)
-        make = run.definition.runtime or WorkflowInstance
-        instance = make(run.definition, started, deadlock_budget_s=self.deadlock_budget_s)
+        runtime = run.definition.runtime
+        if runtime is None:
+            instance = WorkflowInstance(
+                run.definition,
+                started,
+                deadlock_budget_s=self.deadlock_budget_s,
+                check_types=self.check_types,
+            )
+        else:
+            instance = runtime(run.definition, started, deadlock_budget_s=self.deadlock_budget_s)
         try:
             run.delivered = replay_into(instance, run.events)
         except BaseException:

@@ -112,12 +112,15 @@ class WorkflowInstance:
         started: ev.WorkflowExecutionStarted,
         *,
         deadlock_budget_s: float | None = 2.0,
+        check_types: bool = True,
     ) -> None:
         self.definition = definition
         self.started = started
         self.start_ns = started.time_ns
         self.now_ns = started.time_ns
         self.deadlock_budget_s = deadlock_budget_s
+        #: Check arguments of activities and children against their type hints when issued.
+        self.check_types = check_types
         self.loop = WorkflowEventLoop(self)  # type: ignore[abstract]
         # Created on first use: a Mersenne Twister holds 2.5 KiB, a third of a parked workflow.
         self._random: random.Random | None = None

@@ -199,6 +199,8 @@ class Signature:
     arg_hints: tuple[Any, ...]
     return_hint: Any
     has_varargs: bool
+    required: int = 0
+    """How many of the positional parameters have no default (callers must pass them)."""
 
     @classmethod
     def of(
@@ -227,6 +229,7 @@ class Signature:
             arg_hints=tuple(hints.get(p.name) for p in positional),
             return_hint=hints.get("return"),
             has_varargs=any(p.kind is p.VAR_POSITIONAL for p in params),
+            required=sum(1 for p in positional if p.default is p.empty),
         )
 
     def decode_args(self, values: Sequence[Any]) -> list[Any]:

@@ -56,6 +56,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         max_unbounded_attempts=50,
         max_drive_time=60.0,
         max_history_events=300,
+        check_types=False,
     )
     assert config.environment_kwargs() == {
         "start_time": datetime(2030, 1, 1, tzinfo=UTC),
@@ -66,6 +67,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         "max_unbounded_attempts": 50,
         "max_drive_time": 60.0,
         "max_history_events": 300,
+        "check_types": False,
         "patch_time": "freezegun",
     }
     assert DurableConfig().environment_kwargs()["patch_time"] is False
