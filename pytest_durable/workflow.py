@@ -17,26 +17,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar, overload
 
 from .common import RetryPolicy, call_arguments, to_ns
-from .engine._checks import check_arity, check_types
-from .engine._commands import ScheduleActivity, StartChildWorkflow
 from .engine._definitions import (
     WORKFLOW_ATTR,
-    ActivityDefinition,
     QueryDefinition,
     SignalDefinition,
     WorkflowDefinition,
     activity_definition,
     workflow_definition,
 )
-from .engine._instance import WorkflowInfo, WorkflowInstance, display_path, user_location
 from .engine._loop import WorkflowEventLoop
-from .engine._payload import Signature, encode_args
+from .engine._payload import Signature
+from .engine._runtime import (
+    ActivityCall,
+    ActivityOptions,
+    ChildWorkflowCall,
+    ChildWorkflowHandle,
+    WorkflowInfo,
+    WorkflowRuntime,
+    retrieve_outcome,
+)
 from .errors import (
     InvalidArgumentError,
     InvalidDefinitionError,
     InvalidTimerError,
     NotInWorkflowError,
-    _ContinueAsNew,
 )
 
 __all__ = [
@@ -215,10 +219,11 @@ def query(fn: _F | None = None, /, *, name: str | None = None) -> _F | Callable[
 # --- the running workflow ----------------------------------------------------------------------
 
 
-def _runtime() -> WorkflowInstance:
+def _runtime() -> WorkflowRuntime:
+    """The running workflow's runtime: everything below validates, then forwards to it."""
     loop = asyncio._get_running_loop()
     if type(loop) is WorkflowEventLoop:
-        return loop.instance
+        return loop.runtime
     raise NotInWorkflowError(
         "this function may only be called from workflow code (a @workflow.defn class's run, "
         "signal or query methods while the engine runs them)"
@@ -232,12 +237,12 @@ def in_workflow() -> bool:
 
 def info() -> WorkflowInfo:
     """Facts about the running workflow (id, run id, type, attempt, parent...)."""
-    return _runtime().info
+    return _runtime().workflow_info()
 
 
 def now() -> datetime:
     """The workflow's current time: the time of the workflow task, from history (UTC)."""
-    ns = _runtime().now_ns
+    ns = _runtime().workflow_time_ns()
     return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC).replace(
         microsecond=(ns % 1_000_000_000) // 1_000
     )
@@ -245,17 +250,17 @@ def now() -> datetime:
 
 def time_ns() -> int:
     """The workflow's current time in epoch nanoseconds."""
-    return _runtime().now_ns
+    return _runtime().workflow_time_ns()
 
 
 def random() -> _random_module.Random:
     """A random number generator seeded from history: the same values on every replay."""
-    return _runtime().random
+    return _runtime().workflow_random()
 
 
 def uuid4() -> _uuid.UUID:
     """A version-4 UUID drawn from the workflow's seeded randomness."""
-    return _runtime().uuid4()
+    return _runtime().workflow_uuid4()
 
 
 def patched(patch_id: str) -> bool:
@@ -266,7 +271,7 @@ def patched(patch_id: str) -> bool:
     """
     if not isinstance(patch_id, str) or not patch_id:
         raise InvalidArgumentError(f"patch id must be a non-empty string, got {patch_id!r}")
-    return _runtime().patched(patch_id)
+    return _runtime().workflow_patch(patch_id, deprecated=False)
 
 
 def deprecate_patch(patch_id: str) -> None:
@@ -281,40 +286,29 @@ def deprecate_patch(patch_id: str) -> None:
     """
     if not isinstance(patch_id, str) or not patch_id:
         raise InvalidArgumentError(f"patch id must be a non-empty string, got {patch_id!r}")
-    _runtime().patched(patch_id, deprecated=True)
+    _runtime().workflow_patch(patch_id, deprecated=True)
 
 
 def is_replaying() -> bool:
     """Whether the workflow is replaying history (e.g. after a worker restart)."""
-    return _runtime().replaying
+    return _runtime().workflow_is_replaying()
 
 
 async def sleep(duration: timedelta | float) -> None:
     """Sleep on a durable timer (``asyncio.sleep`` in workflow code does the same)."""
-    instance = _runtime()
+    runtime = _runtime()
     ns = to_ns(duration, what="sleep duration")
     assert ns is not None
     if ns < 0:
         raise InvalidTimerError(f"sleep duration must not be negative, got {duration!r}")
-    future = instance.loop.create_future()
-    handle = instance.start_timer(ns, _set_result_unless_done, (future,), None)
-    try:
-        await future
-    finally:
-        handle.cancel()
-
-
-def _set_result_unless_done(future: asyncio.Future[Any]) -> None:
-    if not future.done():
-        future.set_result(None)
+    await runtime.workflow_sleep(ns)
 
 
 async def wait_condition(
     fn: Callable[[], bool], *, timeout: timedelta | float | None = None
 ) -> None:
     """Wait until ``fn()`` is true; raises ``asyncio.TimeoutError`` after ``timeout``."""
-    instance = _runtime()
-    future = instance.wait_condition(fn)
+    future = _runtime().workflow_wait_condition(fn)
     if timeout is None:
         await future
         return
@@ -361,92 +355,28 @@ def start_activity(
     At least one of ``start_to_close_timeout`` and ``schedule_to_close_timeout`` is required.
     Activities retry with ``RetryPolicy()`` unless given another policy.
     """
-    instance = _runtime()
+    runtime = _runtime()
     name, definition = _activity_type(activity)
     values = call_arguments(arg, args, what=f"activity {name!r}")
-    s2c = _timeout_ns(schedule_to_close_timeout, "schedule_to_close_timeout", name)
-    s2s = _timeout_ns(schedule_to_start_timeout, "schedule_to_start_timeout", name)
-    stc = _timeout_ns(start_to_close_timeout, "start_to_close_timeout", name)
-    hb = _timeout_ns(heartbeat_timeout, "heartbeat_timeout", name)
-    if s2c is None and stc is None:
-        raise InvalidArgumentError(
-            f"activity {name!r} needs a start_to_close_timeout or a schedule_to_close_timeout "
-            "(or both); e.g. start_to_close_timeout=timedelta(seconds=30)"
-        )
-    if s2c is not None:
-        # Temporal's deduction: unset timeouts default to, and set ones are capped by, s2c.
-        stc = s2c if stc is None else min(stc, s2c)
-        s2s = s2c if s2s is None else min(s2s, s2c)
-        if hb is not None:
-            hb = min(hb, s2c)
-    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-        raise InvalidArgumentError(
-            f"retry_policy for activity {name!r} must be a RetryPolicy, got {retry_policy!r}"
-        )
-    location = user_location()
-    encoded = _checked_arguments(instance, definition, values, f"activity {name!r}", location)
-    seq = instance.activity_seq + 1
-    hint = result_type
-    if hint is None and definition is not None:
-        hint = definition.signature.return_hint
-    command = ScheduleActivity(
-        seq=seq,
-        activity_id=activity_id or str(seq),
-        activity_type=name,
-        args=encoded,
-        schedule_to_close_ns=s2c,
-        schedule_to_start_ns=s2s,
-        start_to_close_ns=stc,
-        heartbeat_ns=hb,
-        retry_policy=retry_policy if retry_policy is not None else _DEFAULT_RETRY,
-        result_hint=hint,
-        definition=definition,
-        location=location,
+    options = ActivityOptions.create(
+        name,
+        activity_id=activity_id,
+        task_queue=task_queue,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry_policy=retry_policy,
     )
-    return instance.schedule_activity(command)
-
-
-_DEFAULT_RETRY = RetryPolicy()
-
-
-def _checked_arguments(
-    instance: WorkflowInstance,
-    definition: ActivityDefinition | WorkflowDefinition | None,
-    args: tuple[Any, ...],
-    owner: str,
-    location: tuple[str, int] | None,
-) -> list[Any]:
-    """A call's arguments, checked where workflow code made it, and encoded.
-
-    The messages name the line of the call. Called by name (no definition), the arguments
-    can only be encoded.
-    """
-    if definition is None:
-        return encode_args(args, (), owner=owner)
-    signature = definition.signature
-    where = f" at {display_path(location[0])}:{location[1]}" if location is not None else ""
-    check_arity(signature, args, owner=owner, where=where)
-    encoded = encode_args(args, signature.names, owner=owner)
-    if instance.check_types and not instance.replaying:
-        # Replay runs recorded calls again: they were checked when first made.
-        check_types(signature, args, owner=owner, where=where)
-    return encoded
-
-
-def _timeout_ns(value: timedelta | None, what: str, activity: str) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, timedelta):
-        raise InvalidArgumentError(
-            f"{what} for activity {activity!r} must be a timedelta, got {value!r}"
+    return runtime.workflow_start_activity(
+        ActivityCall(
+            activity_type=name,
+            definition=definition,
+            args=values,
+            options=options,
+            result_type=result_type,
         )
-    ns = to_ns(value, what=what)
-    assert ns is not None
-    if ns <= 0:
-        raise InvalidArgumentError(
-            f"{what} for activity {activity!r} must be positive, got {value}"
-        )
-    return ns
+    )
 
 
 async def execute_activity(
@@ -485,36 +415,6 @@ async def execute_activity(
 # --- child workflows ---------------------------------------------------------------------------
 
 
-class ChildWorkflowHandle:
-    """A started child workflow: await it for its result, or ``cancel()`` it."""
-
-    def __init__(self, instance: WorkflowInstance, command: StartChildWorkflow) -> None:
-        self._instance = instance
-        self._command = command
-
-    @property
-    def id(self) -> str:
-        """The child's workflow id."""
-        return self._command.workflow_id
-
-    @property
-    def run_id(self) -> str | None:
-        """The child's first run id, once started."""
-        started = self._command.started
-        if started is not None and started.done() and not started.exception():
-            return started.result()
-        return None
-
-    def cancel(self) -> None:
-        """Ask the child to cancel (it sees a ``CancelledError`` and may clean up)."""
-        self._instance.cancel_child(self._command)
-
-    def __await__(self) -> Any:
-        result = self._command.result
-        assert result is not None
-        return result.__await__()
-
-
 def _workflow_type(workflow: Any) -> tuple[str, WorkflowDefinition | None]:
     if isinstance(workflow, str):
         return workflow, None
@@ -534,45 +434,24 @@ async def start_child_workflow(
     id: str | None = None,
     retry_policy: RetryPolicy | None = None,
     result_type: type | None = None,
-) -> ChildWorkflowHandle:
+) -> ChildWorkflowHandle[Any]:
     """Start a child workflow (its own history) and return a handle once it has started.
 
     Its arguments follow it positionally or, as in Temporal's SDK, in ``args=[...]``.
     """
-    instance = _runtime()
+    runtime = _runtime()
     name, definition = _workflow_type(workflow)
     values = call_arguments(arg, args, what=f"child workflow {name!r}")
-    location = user_location()
-    encoded = _checked_arguments(
-        instance, definition, values, f"child workflow {name!r}", location
+    return await runtime.workflow_start_child_workflow(
+        ChildWorkflowCall(
+            workflow_type=name,
+            definition=definition,
+            args=values,
+            workflow_id=id,
+            retry_policy=retry_policy,
+            result_type=result_type,
+        )
     )
-    seq = instance.child_seq + 1
-    hint = result_type
-    if hint is None and definition is not None:
-        hint = definition.signature.return_hint
-    command = StartChildWorkflow(
-        seq=seq,
-        workflow_type=name,
-        workflow_id=id or f"{instance.info.workflow_id}/child-{seq}",
-        args=encoded,
-        retry_policy=retry_policy,
-        result_hint=hint,
-        definition=definition,
-        location=location,
-    )
-    instance.start_child(command)
-    handle = ChildWorkflowHandle(instance, command)
-    assert command.started is not None
-    try:
-        await asyncio.shield(command.started)
-    except asyncio.CancelledError:
-        handle.cancel()
-        # Nobody will await the child now: its outcome is expected, not an unretrieved error.
-        for future in (command.started, command.result):
-            if future is not None:
-                future.add_done_callback(_retrieve)
-        raise
-    return handle
 
 
 async def execute_child_workflow(
@@ -588,19 +467,13 @@ async def execute_child_workflow(
     handle = await start_child_workflow(
         workflow, *arg, args=args, id=id, retry_policy=retry_policy, result_type=result_type
     )
-    result = handle._command.result
-    assert result is not None
+    result = handle._future()
     try:
         return await asyncio.shield(result)
     except asyncio.CancelledError:
         handle.cancel()
-        result.add_done_callback(_retrieve)  # the cancelled child's outcome is expected
+        result.add_done_callback(retrieve_outcome)  # the cancelled child's outcome is expected
         raise
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 def continue_as_new(
@@ -610,12 +483,12 @@ def continue_as_new(
 
     The arguments are given positionally or, as in Temporal's SDK, in ``args=[...]``.
     """
-    _runtime()
+    runtime = _runtime()
     values = call_arguments(arg, args, what="continue_as_new")
     if workflow is None:
-        raise _ContinueAsNew(None, values)
+        runtime.workflow_continue_as_new(None, None, values)
     name, definition = _workflow_type(workflow)
-    raise _ContinueAsNew(name, values, definition)
+    runtime.workflow_continue_as_new(name, definition, values)
 
 
 # --- logging -----------------------------------------------------------------------------------
@@ -625,7 +498,7 @@ class _ReplayAwareLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """Drops records while replaying (so a restart does not log twice) and tags the workflow."""
 
     def isEnabledFor(self, level: int) -> bool:
-        if in_workflow() and _runtime().replaying:
+        if in_workflow() and _runtime().workflow_is_replaying():
             return False
         return super().isEnabledFor(level)
 
@@ -633,7 +506,7 @@ class _ReplayAwareLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         self, msg: Any, kwargs: MutableMapping[str, Any]
     ) -> tuple[Any, MutableMapping[str, Any]]:
         if in_workflow():
-            workflow_info = _runtime().info
+            workflow_info = _runtime().workflow_info()
             extra = dict(kwargs.get("extra") or {})
             extra.setdefault("workflow_id", workflow_info.workflow_id)
             extra.setdefault("run_id", workflow_info.run_id)

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import os
 import random
-import sys
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,56 +48,14 @@ from ._commands import (
 )
 from ._definitions import WorkflowDefinition
 from ._failure import encode_failure
+from ._instance_runtime import InstanceRuntime
+from ._location import SKIP_PREFIXES
+from ._location import display_path as display_path
+from ._location import user_location as user_location
 from ._loop import DurableTimerHandle, WorkflowEventLoop
 from ._payload import encode
+from ._runtime import WorkflowInfo as WorkflowInfo
 from ._watchdog import WATCHDOG
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
-_SKIP_PREFIXES = (_PACKAGE_DIR, _ASYNCIO_DIR)
-
-
-def user_location(depth: int = 2) -> tuple[str, int] | None:
-    """The innermost frame outside pytest_durable and asyncio: where workflow code called us."""
-    try:
-        frame = sys._getframe(depth)
-    except ValueError:
-        return None
-    current: Any = frame
-    while current is not None:
-        filename = current.f_code.co_filename
-        if not filename.startswith(_SKIP_PREFIXES):
-            return (filename, current.f_lineno)
-        current = current.f_back
-    return None
-
-
-def display_path(filename: str) -> str:
-    """``filename`` relative to the working directory when inside it.
-
-    The message lands in history (a failed run's failure), and a golden file must not depend
-    on where the project is checked out.
-    """
-    try:
-        relative = os.path.relpath(filename)
-    except ValueError:  # another drive, on Windows
-        return filename
-    return filename if relative.startswith("..") else relative
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowInfo:
-    """Facts about the running workflow, from ``workflow.info()``."""
-
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    attempt: int
-    start_time: datetime
-    parent_workflow_id: str | None
-    parent_run_id: str | None
-    continued_run_id: str | None
-    first_run_id: str
 
 
 class WorkflowInstance:
@@ -122,6 +77,7 @@ class WorkflowInstance:
         #: Check arguments of activities and children against their type hints when issued.
         self.check_types = check_types
         self.loop = WorkflowEventLoop(self)  # type: ignore[abstract]
+        self.loop.runtime = InstanceRuntime(self)
         # Created on first use: a Mersenne Twister holds 2.5 KiB, a third of a parked workflow.
         self._random: random.Random | None = None
         self.replaying = False
@@ -297,7 +253,7 @@ class WorkflowInstance:
         location = None
         for frame, lineno in traceback.walk_tb(interrupt.__traceback__):
             filename = frame.f_code.co_filename
-            if not filename.startswith(_SKIP_PREFIXES):
+            if not filename.startswith(SKIP_PREFIXES):
                 location = f"{display_path(filename)}:{lineno} in {frame.f_code.co_name}"
         error = WorkflowDeadlockError(
             f"workflow {self.definition.name!r} (id {self.started.workflow_id!r}) ran for more "
@@ -598,7 +554,7 @@ class WorkflowInstance:
             frames = task.get_stack()
             for frame in reversed(frames):
                 filename = frame.f_code.co_filename
-                if not filename.startswith(_SKIP_PREFIXES):
+                if not filename.startswith(SKIP_PREFIXES):
                     out.append(f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}")
                     break
         return out
@@ -641,7 +597,7 @@ def _raise_site(exc: BaseException) -> tuple[str, int] | None:
     site = None
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         filename = frame.f_code.co_filename
-        if not filename.startswith(_SKIP_PREFIXES):
+        if not filename.startswith(SKIP_PREFIXES):
             site = (filename, lineno)
     return site
 

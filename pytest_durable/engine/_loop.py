@@ -20,6 +20,7 @@ from ..errors import LoopMisuseError, QueryError
 if TYPE_CHECKING:
     from ._commands import StartTimer
     from ._instance import WorkflowInstance
+    from ._runtime import WorkflowRuntime
 
 _logger = logging.getLogger("pytest_durable.workflow")
 
@@ -52,6 +53,10 @@ class DurableTimerHandle(asyncio.TimerHandle):
 
 class WorkflowEventLoop(asyncio.AbstractEventLoop):
     """An event loop with a ready deque and durable timers, driven one workflow task at a time."""
+
+    #: What ``pytest_durable.workflow`` calls for the workflow running on this loop: the
+    #: instance's own runtime, or something wrapping it (a guard) or standing in for it.
+    runtime: WorkflowRuntime
 
     def __init__(self, instance: WorkflowInstance) -> None:
         self.instance = instance
