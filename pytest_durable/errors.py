@@ -64,6 +64,15 @@ class HistoryFormatError(DurableError, ValueError):
     """A history document is corrupt, or from a newer format version."""
 
 
+class GoldenHistoryError(DurableError, AssertionError):
+    """A history does not match its golden file, or the golden file is missing or unreadable.
+
+    An ``AssertionError``, so pytest reports it as a failed test, with a message that names the
+    golden file and says what to do (usually: re-run with ``--durable-update-goldens`` and
+    review the file's diff).
+    """
+
+
 class WorkflowAlreadyStartedError(DurableError):
     """A workflow with this id is already running."""
 

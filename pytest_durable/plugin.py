@@ -27,7 +27,7 @@ plugins, before pytest's own 'async def functions are not natively supported'": 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -40,9 +40,11 @@ from .fixtures._config import (
     DurableConfig,
     Setting,
 )
+from .fixtures._golden_session import GoldenSession
 
 if TYPE_CHECKING:  # the engine loads when a fixture or hook first needs it, not on import
     from .fixtures import ActivityEnvironment, DurableEnvironment
+    from .fixtures._goldens import GoldenHistory
 
 CONFIG_KEY = pytest.StashKey[DurableConfig]()
 """The session's resolved settings, in ``config.stash``."""
@@ -50,7 +52,11 @@ CONFIG_KEY = pytest.StashKey[DurableConfig]()
 _USED_ENVIRONMENT = pytest.StashKey["tuple[DurableEnvironment, DurableConfig]"]()
 """In ``item.stash``: the environment a test used and its settings, for the failure report."""
 
+GOLDENS_KEY = pytest.StashKey[GoldenSession]()
+"""The session's golden files: used, written, unused (see :mod:`.fixtures._golden_session`)."""
+
 _ENV_FIXTURES = ("durable_env", "activity_env")
+_GOLDENS_WORKEROUTPUT = "durable_goldens"
 _ASYNC_MARKERS = ("asyncio", "anyio", "trio")
 _SEED_WORKERINPUT = "durable_seed"
 _TIMELINE_SECTION = "durable timeline"
@@ -120,6 +126,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(InterruptReport(config), "durable-interrupt")
     if settings.report is not None and not hasattr(config, "workerinput"):
         config.pluginmanager.register(CoverageReport(settings.report), "durable-coverage")
+    goldens = GoldenSession(update=settings.update_goldens, root=config.rootpath)
+    config.stash[GOLDENS_KEY] = goldens
+    config.pluginmanager.register(GoldenHooks(goldens), "durable-goldens")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(settings), "durable-xdist")
 
@@ -235,6 +244,17 @@ def durable_ledger(durable_redis: Any) -> Iterator[Any]:
         ledger.clear()
 
 
+@pytest.fixture
+def golden_history(request: pytest.FixtureRequest) -> GoldenHistory:
+    """This test's golden history: ``golden_history.check(run)`` compares, replays, records.
+
+    The golden file is ``__goldens__/<test module>/<test name>.json`` beside the test. A missing
+    or different golden fails the test; ``--durable-update-goldens`` writes it instead.
+    """
+    goldens = request.config.stash[GOLDENS_KEY]
+    return goldens.golden_for(request.node.path, request.node.nodeid)
+
+
 # --- reports -----------------------------------------------------------------------------------
 
 
@@ -324,6 +344,68 @@ class InterruptReport:
         reporter.write_sep("-", _TIMELINE_SECTION)
         for note in notes:
             reporter.write_line(note)
+# --- golden files: collection, outcomes, writes, unused ----------------------------------------
+
+
+class GoldenHooks:
+    """Feeds the session's :class:`GoldenSession`: what ran, how it ended, what to write."""
+
+    def __init__(self, goldens: GoldenSession) -> None:
+        self._goldens = goldens
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Record which tests run, and whether whole modules and folders were asked for."""
+        config = session.config
+        base = config.invocation_params.dir
+        node_ids, folders = [], []
+        for arg in config.args:
+            path = base / arg.split("::", 1)[0]
+            if "::" in arg:
+                node_ids.append(path)
+            elif path.is_dir():
+                folders.append(path)
+        self._goldens.record_collection(
+            ((item.path, item.nodeid) for item in session.items if item.path.suffix == ".py"),
+            node_id_arguments=node_ids,
+            whole_folders=folders,
+            selecting_options=any(
+                config.getoption(name, None)
+                for name in ("keyword", "markexpr", "deselect", "lf", "stepwise")
+            ),
+        )
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        """Deselected tests make their modules partial: their goldens are never judged."""
+        self._goldens.record_deselected(item.path for item in items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Whether each test passed: a failed or skipped test's goldens are kept."""
+        self._goldens.record_outcome(report.nodeid, when=report.when, passed=report.passed)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write queued goldens where tests ran; judge unused goldens where reports arrive."""
+        config = session.config
+        if not config.pluginmanager.has_plugin("dsession"):  # not the xdist controller
+            self._goldens.flush()
+        workeroutput = getattr(config, "workeroutput", None)
+        if isinstance(workeroutput, dict):
+            workeroutput[_GOLDENS_WORKEROUTPUT] = self._goldens.export()
+            return
+        interrupted = bool(session.shouldstop or session.shouldfail) or exitstatus in (
+            pytest.ExitCode.INTERRUPTED,
+            pytest.ExitCode.INTERNAL_ERROR,
+            pytest.ExitCode.USAGE_ERROR,
+        )
+        self._goldens.finish(interrupted=interrupted)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """List the goldens written, updated, deleted and unused."""
+        lines = self._goldens.summary_lines()
+        if lines:
+            terminalreporter.write_sep("-", "durable golden histories")
+            for line in lines:
+                terminalreporter.write_line(line)
 
 
 # --- optional integrations -------------------------------------------------------------------
@@ -338,6 +420,12 @@ class XdistHooks:
     def pytest_configure_node(self, node: Any) -> None:
         """Pass the seed to a worker before it starts (read back in ``pytest_configure``)."""
         node.workerinput[_SEED_WORKERINPUT] = self._settings.seed
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Take in a finished worker's record of the goldens its tests used and wrote."""
+        data = getattr(node, "workeroutput", {}).get(_GOLDENS_WORKEROUTPUT)
+        if data is not None:
+            node.config.stash[GOLDENS_KEY].merge(data)
 
 
 class CoverageReport:

@@ -28,6 +28,7 @@ PUBLIC = {
         "FailureError",
         "FaultPlan",
         "FaultPlanError",
+        "GoldenHistoryError",
         "History",
         "HistoryFormatError",
         "InMemoryStore",

@@ -59,6 +59,8 @@ _PLUGIN_ONLY_MODULES = {
     "pytest_durable.errors",
     "pytest_durable.fixtures",
     "pytest_durable.fixtures._config",
+    "pytest_durable.fixtures._golden_files",
+    "pytest_durable.fixtures._golden_session",
     "pytest_durable.plugin",
 }
 
@@ -74,7 +76,7 @@ class Spy:
             "asyncio": "asyncio" in sys.modules,
             "marker": any(line.startswith("durable(") for line in config.getini("markers")),
             "fixtures": sorted(
-                name for name in ("durable_env", "activity_env")
+                name for name in ("durable_env", "activity_env", "golden_history")
                 if session._fixturemanager.getfixturedefs(name, session)
             ),
             "option": config.getoption("durable_seed") is None,
@@ -116,7 +118,7 @@ def test_a_run_that_does_not_use_the_plugin_imports_neither_engine_nor_asyncio(
     assert seen["asyncio"] is False
     # ... and yet everything is registered: the marker, the fixtures, the options.
     assert seen["marker"] is True
-    assert seen["fixtures"] == ["activity_env", "durable_env"]
+    assert seen["fixtures"] == ["activity_env", "durable_env", "golden_history"]
     assert seen["option"] is True
 
 
