@@ -255,6 +255,27 @@ def golden_history(request: pytest.FixtureRequest) -> GoldenHistory:
     return goldens.golden_for(request.node.path, request.node.nodeid)
 
 
+# --- crash exploration ---------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Under ``--durable-explore``, explore each workflow a passing test ran to its end."""
+    result = yield  # a failing test raises here: nothing more to say about it
+    used = item.stash.get(_USED_ENVIRONMENT, None)
+    if used is not None and used[1].explore:
+        from .errors import CrashPointError, ExplorationCheckError
+
+        env = used[0]
+        for workflow, args, workflow_id in env.explorable:
+            try:
+                env.explore_crashes(workflow, *args, id=workflow_id)
+            except (CrashPointError, ExplorationCheckError) as exc:
+                # The message is the whole story; the plugin's frames would only hide it.
+                pytest.fail(f"--durable-explore: {type(exc).__name__}: {exc}", pytrace=False)
+    return result
+
+
 # --- reports -----------------------------------------------------------------------------------
 
 
