@@ -51,6 +51,7 @@ class ActivityState:
         "retry_policy",
         "retry_timer",
         "run",
+        "saved",
         "schedule_to_close_ns",
         "schedule_to_start_ns",
         "scheduled_event_id",
@@ -80,6 +81,8 @@ class ActivityState:
         self.deadline_timer: TimerHandle | None = None
         self.retry_timer: TimerHandle | None = None
         self.cancel_requested = False
+        #: Whether progress was kept for it in the store (forgotten when it closes).
+        self.saved = False
 
 
 class AttemptRecord:
@@ -112,8 +115,14 @@ class ActivityServer:
     # --- scheduling -------------------------------------------------------------------------------
 
     def schedule(
-        self, run: _Run, event: ev.ActivityTaskScheduled, policy: RetryPolicy | None
+        self,
+        run: _Run,
+        event: ev.ActivityTaskScheduled,
+        policy: RetryPolicy | None,
+        *,
+        progress: dict[str, Any] | None = None,
     ) -> ActivityState:
+        """Start serving a scheduled activity; ``progress`` is what a restart read back."""
         act = ActivityState(run, event, policy)
         run.activities[event.event_id] = act
         engine = self.engine
@@ -124,8 +133,49 @@ class ActivityServer:
                 self._deadline_passed,
                 act,
             )
-        self._dispatch(act)
+        retry_due = None
+        if progress is not None:
+            act.saved = True
+            act.attempt = progress["attempt"]
+            act.heartbeat_details = tuple(progress["heartbeat_details"])
+            retry_due = progress["retry_due_ns"]
+        if retry_due is not None and retry_due > engine.clock.now_ns():
+            act.retry_timer = engine.clock.call_at(engine.loop, retry_due, self._dispatch, act)
+        else:
+            self._dispatch(act)
         return act
+
+    def _save(self, act: ActivityState, retry_due_ns: int | None) -> None:
+        """Keep what history does not hold beside it, for a restart (see :mod:`._restart`)."""
+        act.saved = True
+        self.engine.store.save_progress(
+            act.run.key,
+            f"activity/{act.scheduled_event_id}",
+            {
+                "attempt": act.attempt,
+                "heartbeat_details": list(act.heartbeat_details),
+                "retry_due_ns": retry_due_ns,
+            },
+        )
+
+    def forget_all(self) -> None:
+        """Lose every record in memory (a restart): timers go, nothing is recorded or told."""
+        for record in list(self.attempts.values()):
+            record.ended = True
+            for timer in record.timers:
+                timer.cancel()
+        self.attempts.clear()
+        self.channel.queue.clear()
+        for execution in self.engine.executions.values():
+            for run in execution.runs:
+                for act in run.activities.values():
+                    for timer in (act.deadline_timer, act.retry_timer):
+                        if timer is not None:
+                            timer.cancel()
+                    if act.current is not None:
+                        act.current.ended = True
+                    act.current = None
+                run.activities.clear()
 
     def _dispatch(self, act: ActivityState) -> None:
         act.retry_timer = None
@@ -247,9 +297,11 @@ class ActivityServer:
         record = self.attempts.get(token)
         if record is None or record.started_ns is None:
             return
-        record.act.heartbeat_details = details
+        act = record.act
+        act.heartbeat_details = details
         record.last_beat_ns = self.engine.clock.now_ns()
-        if record.act.heartbeat_ns is not None:
+        self._save(act, None)
+        if act.heartbeat_ns is not None:
             self._arm_heartbeat(record)
 
     # --- timeouts ---------------------------------------------------------------------------------
@@ -362,9 +414,9 @@ class ActivityServer:
             act.last_failure = error
             act.attempt += 1
             act.current = None
-            act.retry_timer = engine.clock.call_at(
-                engine.loop, now + decision.delay_ns, self._dispatch, act
-            )
+            due = now + decision.delay_ns
+            self._save(act, due)
+            act.retry_timer = engine.clock.call_at(engine.loop, due, self._dispatch, act)
             return
         if timeout_type is not None and decision.state is RetryState.TIMEOUT:
             # The next attempt would start past the schedule-to-close deadline: Temporal closes
@@ -527,6 +579,9 @@ class ActivityServer:
 
     def _finish(self, act: ActivityState) -> None:
         act.run.activities.pop(act.scheduled_event_id, None)
+        if act.saved:
+            act.saved = False
+            self.engine.store.save_progress(act.run.key, f"activity/{act.scheduled_event_id}", None)
         for timer in (act.deadline_timer, act.retry_timer):
             if timer is not None:
                 timer.cancel()

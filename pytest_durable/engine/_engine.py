@@ -47,6 +47,7 @@ from ._instance import WorkflowInstance
 from ._observers import EventsAppended, Notice, Observer, Observers, RunClosed
 from ._payload import decode, encode
 from ._replay import replay_into
+from ._restart import WORKFLOW_RETRY, restart, restore_host
 from ._restore import open_work
 from ._runaway import runaway_report
 from ._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execution, _Run
@@ -232,24 +233,21 @@ class Engine:
         self._append(run, list(events))
         run.delivered = delivered
         run.instance = instance if self.cache_instances else None
-        run.cancel_requested = work.cancel_requested
-        for timer in work.timers:
-            run.timers[timer.event_id] = self.clock.call_at(
-                self.loop, timer.time_ns + timer.duration_ns, self._timer_fired, run, timer
-            )
         for scheduled in work.activities:
             command = instance.by_event.get(scheduled.event_id)
             if isinstance(command, ScheduleActivity) and command.definition is not None:
                 self.activities.setdefault(scheduled.activity_type, command.definition)
-            policy = scheduled.retry_policy
-            self._activities.schedule(
-                run, scheduled, RetryPolicy.from_json(policy) if policy is not None else None
-            )
-        for scheduled_event_id in sorted(work.cancelling):
-            self._activities.cancel(run, scheduled_event_id)
-        if run.delivered < len(run.events):
-            self._schedule_task(run)
+        restore_host(self, run, work, {})
         return execution
+
+    def restart(self) -> int:
+        """Lose everything in memory and rebuild every open run from the store.
+
+        See :mod:`._restart`: instances, attempts in flight, timers and activity records go;
+        each open run's history and the progress kept beside it bring them back. Returns how
+        many open runs were rebuilt.
+        """
+        return restart(self)
 
     def _start_run(
         self,
@@ -723,7 +721,8 @@ class Engine:
             return False
 
         def next_attempt() -> None:
-            execution.retry_timer = None
+            execution.retry_timer = execution.retry_next = None
+            self.store.save_progress(run.key, WORKFLOW_RETRY, None)
             self._start_run(
                 execution,
                 run.definition,
@@ -732,9 +731,10 @@ class Engine:
                 attempt=started.attempt + 1,
             )
 
-        execution.retry_timer = self.clock.call_at(
-            self.loop, now + decision.delay_ns, next_attempt
-        )
+        due = now + decision.delay_ns
+        self.store.save_progress(run.key, WORKFLOW_RETRY, due)
+        execution.retry_next = next_attempt
+        execution.retry_timer = self.clock.call_at(self.loop, due, next_attempt)
         return True
 
     # --- workers ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from ..common import RetryPolicy
@@ -97,6 +98,8 @@ class Execution:
         self.retry_policy = retry_policy
         #: The backoff timer before the next attempt's run, while one is pending.
         self.retry_timer: TimerHandle | None = None
+        #: What that timer calls (a restart re-arms it at the due time kept in the store).
+        self.retry_next: Callable[[], None] | None = None
 
     @property
     def current(self) -> _Run:

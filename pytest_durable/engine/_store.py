@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 from ..errors import ConcurrentAppendError
 from ._events import Event
@@ -31,6 +32,23 @@ class Store(ABC):
     @abstractmethod
     def runs(self) -> list[RunKey]:
         """Every run the store holds, in creation order."""
+
+    # What a server keeps beside history: state that history does not hold but a restart needs
+    # (an activity's current attempt, its last heartbeat details, a retry's due time). Values
+    # are JSON-like; a store that keeps nothing here makes a restart start those afresh.
+
+    def save_progress(self, key: RunKey, name: str, value: Any) -> None:
+        """Keep ``value`` under ``name`` beside the run's history; None forgets it."""
+        progress = self.__dict__.setdefault("_progress", {})
+        entries = progress.setdefault(key, {})
+        if value is None:
+            entries.pop(name, None)
+        else:
+            entries[name] = value
+
+    def read_progress(self, key: RunKey) -> dict[str, Any]:
+        """Everything kept beside the run's history (a copy); empty when nothing is."""
+        return dict(self.__dict__.get("_progress", {}).get(key, {}))
 
 
 class InMemoryStore(Store):
@@ -59,3 +77,11 @@ class InMemoryStore(Store):
     def runs(self) -> list[RunKey]:
         with self._lock:
             return list(self._histories)
+
+    def save_progress(self, key: RunKey, name: str, value: Any) -> None:
+        with self._lock:
+            super().save_progress(key, name, value)
+
+    def read_progress(self, key: RunKey) -> dict[str, Any]:
+        with self._lock:
+            return super().read_progress(key)
