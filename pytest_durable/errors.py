@@ -280,6 +280,19 @@ class CancelledError(FailureError):
         self.details: Sequence[Any] = details
 
 
+class TerminatedError(FailureError):
+    """The workflow was terminated (``handle.terminate()``): it ended without running its code.
+
+    The cause of the :class:`WorkflowFailureError` a terminated workflow's ``result()`` raises
+    (the message is the termination's reason), and of the :class:`ChildWorkflowError` its
+    parent sees.
+    """
+
+    def __init__(self, message: str = "Workflow terminated", *details: Any) -> None:
+        super().__init__(message)
+        self.details: Sequence[Any] = details
+
+
 class ActivityError(FailureError):
     """An activity failed; its :attr:`cause` says how (ApplicationError, TimeoutError...)."""
 

@@ -9,6 +9,7 @@ from ..errors import (
     CancelledError,
     ChildWorkflowError,
     RetryState,
+    TerminatedError,
     UnknownWorkflowError,
     WorkflowAlreadyStartedError,
 )
@@ -105,6 +106,12 @@ def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
             if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
                 cmd.result.set_exception(
                     child_error(cmd, decode_failure(event.failure), event.retry_state)
+                )
+        case ev.ChildWorkflowExecutionTerminated():
+            cmd = instance.by_event.pop(event.initiated_event_id, None)
+            if isinstance(cmd, StartChildWorkflow) and cmd.result and not cmd.result.done():
+                cmd.result.set_exception(
+                    child_error(cmd, TerminatedError("Terminated"), "NON_RETRYABLE_FAILURE")
                 )
         case ev.ChildWorkflowExecutionCanceled():
             cmd = instance.by_event.pop(event.initiated_event_id, None)

@@ -19,6 +19,7 @@ from ..errors import (
     ConcurrentAppendError,
     InvalidArgumentError,
     RunawayWorkflowError,
+    TerminatedError,
     UnknownWorkflowError,
     WorkflowAlreadyStartedError,
     WorkflowNotRunningError,
@@ -50,7 +51,15 @@ from ._replay import replay_into
 from ._restart import WORKFLOW_RETRY, restart, restore_host
 from ._restore import open_work
 from ._runaway import runaway_report
-from ._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execution, _Run
+from ._runs import (
+    CANCELLED,
+    COMPLETED,
+    CONTINUED_AS_NEW,
+    FAILED,
+    TERMINATED,
+    Execution,
+    _Run,
+)
 from ._store import InMemoryStore, Store
 
 ActivityImpl = ActivityDefinition | InlineActivity
@@ -335,6 +344,34 @@ class Engine:
             ],
         )
 
+    def terminate(self, workflow_id: str, reason: str = "", details: Sequence[Any] = ()) -> None:
+        """End a workflow at once, recording ``WorkflowExecutionTerminated`` (details encoded).
+
+        Unlike :meth:`cancel`, the workflow's code never runs again: its coroutines are closed
+        under a torn-down runtime (a ``finally:`` records nothing), its timers and activities
+        are dropped, its children are cancelled, and it is not retried. Between the attempts of
+        a retried workflow, the next attempt is simply not started.
+        """
+        execution = self.executions.get(workflow_id)
+        if execution is not None and execution.retry_timer is not None:
+            execution.retry_timer.cancel()
+            execution.retry_timer = None
+            if execution.parent is not None:
+                self._notify_parent(execution, execution.current, terminated=True)
+            execution.done.set_result(None)
+            return
+        run = self._open_run(workflow_id, "terminate")
+        event = ev.WorkflowExecutionTerminated(
+            event_id=run.next_event_id,
+            time_ns=self.clock.now_ns(),
+            reason=reason,
+            details=list(details),
+        )
+        self._append_input(run, [event], schedule=False)
+        self._evict(run)
+        error = TerminatedError(reason or "Workflow terminated", *details)
+        self._close(run, TERMINATED, exception=error)
+
     def query(self, workflow_id: str, name: str, args: Sequence[Any]) -> Any:
         execution = self.executions.get(workflow_id)
         if execution is None:
@@ -403,8 +440,8 @@ class Engine:
         run.events = self.store.read(run.key)
         run.delivered = 0
 
-    def _append_input(self, run: _Run, events: list[ev.Event]) -> None:
-        """Append events that the workflow must see and schedule a task.
+    def _append_input(self, run: _Run, events: list[ev.Event], *, schedule: bool = True) -> None:
+        """Append events that the workflow must see and (unless told not to) schedule a task.
 
         Input events are facts the server learnt; a rejected append re-reads the history and
         appends them again, renumbered, after whatever the store gained meanwhile.
@@ -421,7 +458,8 @@ class Engine:
                 self._resync(run, error)
                 continue
             break
-        self._schedule_task(run)
+        if schedule:
+            self._schedule_task(run)
 
     def history(self, run: _Run) -> list[ev.Event]:
         """The run's events as the store holds them (the store is the truth, not the cache)."""
@@ -617,7 +655,9 @@ class Engine:
             ],
         )
 
-    def _notify_parent(self, execution: Execution, run: _Run, *, cancelled: bool = False) -> None:
+    def _notify_parent(
+        self, execution: Execution, run: _Run, *, cancelled: bool = False, terminated: bool = False
+    ) -> None:
         assert execution.parent is not None
         parent, initiated = execution.parent
         if parent.closed:
@@ -627,6 +667,10 @@ class Engine:
         notice: ev.Event
         if cancelled:
             notice = ev.ChildWorkflowExecutionCanceled(
+                event_id=parent.next_event_id, time_ns=now, initiated_event_id=initiated
+            )
+        elif terminated or isinstance(closing, ev.WorkflowExecutionTerminated):
+            notice = ev.ChildWorkflowExecutionTerminated(
                 event_id=parent.next_event_id, time_ns=now, initiated_event_id=initiated
             )
         elif isinstance(closing, ev.WorkflowExecutionCompleted):

@@ -108,6 +108,14 @@ class WorkflowExecutionContinuedAsNew(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionTerminated(Event):
+    """Someone terminated the run: it ended at once, its code had no say (not a command)."""
+
+    reason: str = ""
+    details: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WorkflowExecutionSignaled(Event):
     """A signal arrived."""
 
@@ -295,6 +303,13 @@ class ChildWorkflowExecutionCanceled(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ChildWorkflowExecutionTerminated(Event):
+    """The child was terminated."""
+
+    initiated_event_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RequestCancelChildWorkflowExecution(Event):
     """The workflow asked to cancel a child it started."""
 
@@ -309,6 +324,7 @@ HistoryEvent: TypeAlias = (
     | WorkflowExecutionFailed
     | WorkflowExecutionCanceled
     | WorkflowExecutionContinuedAsNew
+    | WorkflowExecutionTerminated
     | WorkflowExecutionSignaled
     | WorkflowExecutionCancelRequested
     | ActivityTaskScheduled
@@ -328,6 +344,7 @@ HistoryEvent: TypeAlias = (
     | ChildWorkflowExecutionCompleted
     | ChildWorkflowExecutionFailed
     | ChildWorkflowExecutionCanceled
+    | ChildWorkflowExecutionTerminated
     | RequestCancelChildWorkflowExecution
 )
 """Every kind of event, closed: a ``match`` over it ends in ``assert_never``."""
@@ -342,6 +359,7 @@ STATUS_BY_CLOSING_EVENT: dict[type[Event], str] = {
     WorkflowExecutionFailed: "failed",
     WorkflowExecutionCanceled: "cancelled",
     WorkflowExecutionContinuedAsNew: "continued_as_new",
+    WorkflowExecutionTerminated: "terminated",
 }
 
 CLOSING_EVENTS = (
@@ -349,4 +367,5 @@ CLOSING_EVENTS = (
     WorkflowExecutionFailed,
     WorkflowExecutionCanceled,
     WorkflowExecutionContinuedAsNew,
+    WorkflowExecutionTerminated,
 )

@@ -14,6 +14,7 @@ from ..errors import (
     FailureError,
     PayloadError,
     RetryState,
+    TerminatedError,
     TimeoutError,
     TimeoutType,
 )
@@ -58,6 +59,12 @@ def encode_failure(exc: BaseException) -> dict[str, Any]:
     elif isinstance(exc, CancelledError):
         data = {
             "class": "CancelledError",
+            "message": exc.message,
+            "details": _encode_details(exc.details),
+        }
+    elif isinstance(exc, TerminatedError):
+        data = {
+            "class": "TerminatedError",
             "message": exc.message,
             "details": _encode_details(exc.details),
         }
@@ -152,6 +159,8 @@ def decode_failure(data: dict[str, Any]) -> FailureError:
         )
     elif cls == "CancelledError":
         exc = CancelledError(message, *data.get("details", []))
+    elif cls == "TerminatedError":
+        exc = TerminatedError(message, *data.get("details", []))
     elif cls == "ActivityError":
         exc = ActivityError(
             message,

@@ -61,6 +61,7 @@ def open_work(events: Sequence[ev.Event]) -> OpenWork:
                 | ev.ChildWorkflowExecutionCompleted()
                 | ev.ChildWorkflowExecutionFailed()
                 | ev.ChildWorkflowExecutionCanceled()
+                | ev.ChildWorkflowExecutionTerminated()
             ):
                 children.pop(event.initiated_event_id, None)
             case ev.WorkflowExecutionCancelRequested():

@@ -20,6 +20,7 @@ COMPLETED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionCompleted]
 FAILED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionFailed]
 CANCELLED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionCanceled]
 CONTINUED_AS_NEW = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionContinuedAsNew]
+TERMINATED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionTerminated]
 
 
 class _Run:

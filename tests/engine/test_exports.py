@@ -50,6 +50,7 @@ PUBLIC = {
         "RetryState",
         "RunawayWorkflowError",
         "Store",
+        "TerminatedError",
         "TimeoutError",
         "TimeoutType",
         "UnboundedRetryError",
