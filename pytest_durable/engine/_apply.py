@@ -137,8 +137,10 @@ def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
             | ev.WorkflowExecutionFailed()
             | ev.WorkflowExecutionCanceled()
             | ev.WorkflowExecutionContinuedAsNew()
+            | ev.WorkflowExecutionTerminated()
         ):
-            # The run's start, task boundaries and the workflow's own commands answer nothing.
+            # The run's start, task boundaries and the workflow's own commands answer nothing;
+            # a termination closes the run without another task.
             pass
         case _:
             assert_never(event)

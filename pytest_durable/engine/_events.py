@@ -362,10 +362,13 @@ STATUS_BY_CLOSING_EVENT: dict[type[Event], str] = {
     WorkflowExecutionTerminated: "terminated",
 }
 
+#: Closing events the server writes on its own (no workflow command produces them).
+SERVER_CLOSING_EVENTS = (WorkflowExecutionTerminated,)
+
 CLOSING_EVENTS = (
     WorkflowExecutionCompleted,
     WorkflowExecutionFailed,
     WorkflowExecutionCanceled,
     WorkflowExecutionContinuedAsNew,
-    WorkflowExecutionTerminated,
+    *SERVER_CLOSING_EVENTS,
 )

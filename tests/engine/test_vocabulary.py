@@ -48,7 +48,9 @@ def test_every_command_class_is_in_the_closed_union_and_becomes_a_command_event(
 def test_closing_commands_are_the_ones_that_close_the_run() -> None:
     closing = {kind for kind in get_args(cmd.WorkflowCommand) if kind.closes_run}
     assert closing == set(get_args(cmd.ClosingCommand))
-    assert {kind.event_type for kind in closing} == set(ev.CLOSING_EVENTS)
+    by_commands = {kind.event_type for kind in closing}
+    assert by_commands | set(ev.SERVER_CLOSING_EVENTS) == set(ev.CLOSING_EVENTS)
+    assert not by_commands & set(ev.SERVER_CLOSING_EVENTS)
     assert set(ev.STATUS_BY_CLOSING_EVENT) == set(ev.CLOSING_EVENTS)
 
 
