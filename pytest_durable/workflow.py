@@ -12,9 +12,9 @@ import logging
 import random as _random_module
 import sys
 import uuid as _uuid
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, TypeVarTuple, overload
 
 from .common import RetryPolicy, call_arguments, to_ns
 from .engine._definitions import (
@@ -71,6 +71,9 @@ __all__ = [
 ]
 
 _C = TypeVar("_C", bound=type)
+_R = TypeVar("_R")
+_S = TypeVar("_S")
+_Ts = TypeVarTuple("_Ts")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -335,9 +338,91 @@ def _activity_type(activity: Any) -> tuple[str, Any]:
     return definition.name, definition
 
 
+@overload
+def start_activity(
+    activity: Callable[[*_Ts], Awaitable[_R]],
+    *arg: *_Ts,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> asyncio.Future[_R]: ...
+@overload
+def start_activity(
+    activity: Callable[[*_Ts], _R],
+    *arg: *_Ts,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> asyncio.Future[_R]: ...
+@overload
+def start_activity(
+    activity: Callable[..., Awaitable[_R]],
+    *,
+    args: Sequence[Any],
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> asyncio.Future[_R]: ...
+@overload
+def start_activity(
+    activity: Callable[..., _R],
+    *,
+    args: Sequence[Any],
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> asyncio.Future[_R]: ...
+@overload
 def start_activity(
     activity: Callable[..., Any] | str,
+    *arg: object,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: type[_R],
+) -> asyncio.Future[_R]: ...
+@overload
+def start_activity(
+    activity: str,
     *arg: Any,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> asyncio.Future[Any]: ...
+def start_activity(
+    activity: Callable[..., Any] | str,
+    *arg: object,
     args: Sequence[Any] | None = None,
     activity_id: str | None = None,
     task_queue: str | None = None,
@@ -379,9 +464,95 @@ def start_activity(
     )
 
 
+# What execute_activity forwards to, whichever overload the caller matched.
+_start_activity: Callable[..., asyncio.Future[Any]] = start_activity
+
+
+@overload
+async def execute_activity(
+    activity: Callable[[*_Ts], Awaitable[_R]],
+    *arg: *_Ts,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> _R: ...
+@overload
+async def execute_activity(
+    activity: Callable[[*_Ts], _R],
+    *arg: *_Ts,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> _R: ...
+@overload
+async def execute_activity(
+    activity: Callable[..., Awaitable[_R]],
+    *,
+    args: Sequence[Any],
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> _R: ...
+@overload
+async def execute_activity(
+    activity: Callable[..., _R],
+    *,
+    args: Sequence[Any],
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> _R: ...
+@overload
 async def execute_activity(
     activity: Callable[..., Any] | str,
+    *arg: object,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: type[_R],
+) -> _R: ...
+@overload
+async def execute_activity(
+    activity: str,
     *arg: Any,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> Any: ...
+async def execute_activity(
+    activity: Callable[..., Any] | str,
+    *arg: object,
     args: Sequence[Any] | None = None,
     activity_id: str | None = None,
     task_queue: str | None = None,
@@ -397,7 +568,7 @@ async def execute_activity(
     Arguments and options are :func:`start_activity`'s (positionally or ``args=[...]``).
     """
     __tracebackhide__ = True  # failures point at the workflow's own line
-    return await start_activity(
+    return await _start_activity(
         activity,
         *arg,
         args=args,
@@ -427,9 +598,44 @@ def _workflow_type(workflow: Any) -> tuple[str, WorkflowDefinition | None]:
     return definition.name, definition
 
 
+@overload
+async def start_child_workflow(
+    workflow: Callable[[_S, *_Ts], Awaitable[_R]],
+    *arg: *_Ts,
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> ChildWorkflowHandle[_R]: ...
+@overload
+async def start_child_workflow(
+    workflow: Callable[..., Awaitable[_R]],
+    *,
+    args: Sequence[Any],
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> ChildWorkflowHandle[_R]: ...
+@overload
 async def start_child_workflow(
     workflow: Any,
+    *arg: object,
+    args: Sequence[Any] | None = None,
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: type[_R],
+) -> ChildWorkflowHandle[_R]: ...
+@overload
+async def start_child_workflow(
+    workflow: type | str,
     *arg: Any,
+    args: Sequence[Any] | None = None,
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> ChildWorkflowHandle[Any]: ...
+async def start_child_workflow(
+    workflow: Any,
+    *arg: object,
     args: Sequence[Any] | None = None,
     id: str | None = None,
     retry_policy: RetryPolicy | None = None,
@@ -454,9 +660,48 @@ async def start_child_workflow(
     )
 
 
+# What execute_child_workflow forwards to, whichever overload the caller matched.
+_start_child_workflow: Callable[..., Awaitable[ChildWorkflowHandle[Any]]] = start_child_workflow
+
+
+@overload
+async def execute_child_workflow(
+    workflow: Callable[[_S, *_Ts], Awaitable[_R]],
+    *arg: *_Ts,
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> _R: ...
+@overload
+async def execute_child_workflow(
+    workflow: Callable[..., Awaitable[_R]],
+    *,
+    args: Sequence[Any],
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> _R: ...
+@overload
 async def execute_child_workflow(
     workflow: Any,
+    *arg: object,
+    args: Sequence[Any] | None = None,
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: type[_R],
+) -> _R: ...
+@overload
+async def execute_child_workflow(
+    workflow: type | str,
     *arg: Any,
+    args: Sequence[Any] | None = None,
+    id: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    result_type: None = None,
+) -> Any: ...
+async def execute_child_workflow(
+    workflow: Any,
+    *arg: object,
     args: Sequence[Any] | None = None,
     id: str | None = None,
     retry_policy: RetryPolicy | None = None,
@@ -464,7 +709,7 @@ async def execute_child_workflow(
 ) -> Any:
     """Start a child workflow and wait for its result; failures raise ``ChildWorkflowError``."""
     __tracebackhide__ = True
-    handle = await start_child_workflow(
+    handle = await _start_child_workflow(
         workflow, *arg, args=args, id=id, retry_policy=retry_policy, result_type=result_type
     )
     result = handle._future()

@@ -86,7 +86,7 @@ def start(
     return TemporalWorkflowHandle(env, execution)
 
 
-class TemporalWorkflowHandle(WorkflowHandle):
+class TemporalWorkflowHandle(WorkflowHandle[Any]):
     """A handle on a Temporal workflow: values and errors are temporalio's own.
 
     ``result()`` raises :class:`temporalio.client.WorkflowFailureError` whose cause is the
