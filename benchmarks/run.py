@@ -25,6 +25,7 @@ SUITES = [
     "semantics",
     "examples",
     "plugin",
+    "faults",
 ]
 
 
