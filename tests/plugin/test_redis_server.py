@@ -27,14 +27,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start redis-server on a free port (no persistence) and stop it after the module."""
+def redis_server_or_skip() -> str:
+    """The redis-server binary; without one, skip saying how to install it (fail under CI)."""
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"redis-server is not installed, and CI must run these tests: {INSTALL}")
         pytest.skip(f"redis-server is not installed: {INSTALL}")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start redis-server on a free port (no persistence) and stop it after the module."""
+    binary = redis_server_or_skip()
     port = _free_port()
     directory = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
@@ -104,3 +110,19 @@ def test_it(durable_redis, durable_ledger):
     assert [k for k in client.keys("*") if k.startswith(b"durable-ledger:")] == []
     client.delete("written-by-the-test")
     client.close()
+
+
+def test_without_redis_server_the_tests_skip_saying_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y redis-server"):
+        redis_server_or_skip()
+
+
+def test_under_ci_they_refuse_to_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run these tests"):
+        redis_server_or_skip()
