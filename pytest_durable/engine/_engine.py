@@ -61,6 +61,7 @@ from ._runs import (
     _Run,
 )
 from ._store import InMemoryStore, Store
+from ._workflow_worker import WorkflowTaskQueue, WorkflowWorker
 
 ActivityImpl = ActivityDefinition | InlineActivity
 
@@ -124,6 +125,10 @@ class Engine:
         #: Subscribers to the append seam (see :mod:`._observers`).
         self.observers = Observers()
         self._activities = ActivityServer(self)
+        #: The worker side of workflow tasks: the instance cache and running a task.
+        self.workflow_worker = WorkflowWorker(self)
+        #: Runs due for a workflow task, between the engine and the worker.
+        self.task_queue = WorkflowTaskQueue(self, self._run_workflow_task)
         #: Consulted as each attempt starts, with the attempt and the worker's way of running
         #: its code; returning True means the hook took the attempt over (fault injection).
         self.attempt_hook: Callable[[Attempt, Callable[[Attempt], None]], bool] | None = None
@@ -402,17 +407,12 @@ class Engine:
 
     def _evict(self, run: _Run) -> None:
         """Drop a run's cached instance, closing its coroutines under its torn-down runtime."""
-        instance = run.instance
-        if instance is not None:
-            run.instance = None
-            instance.evict()
+        self.workflow_worker.evict(run)
 
     # --- workflow tasks ------------------------------------------------------------------------
 
     def _schedule_task(self, run: _Run) -> None:
-        if not run.task_scheduled and not run.closed:
-            run.task_scheduled = True
-            self.loop.call_soon(self._run_workflow_task, run)
+        self.task_queue.put(run)
 
     # --- the append seam -----------------------------------------------------------------------
 
@@ -466,43 +466,16 @@ class Engine:
         return self.store.read(run.key)
 
     def _rebuild(self, run: _Run) -> WorkflowInstance:
-        # Rebuilt from the store, which the cache must equal; reading it keeps them honest.
-        run.events = self.store.read(run.key)
-        started = run.events[0]
-        assert isinstance(started, ev.WorkflowExecutionStarted)
-        runtime = run.definition.runtime
-        if runtime is None:
-            instance = WorkflowInstance(
-                run.definition,
-                started,
-                deadlock_budget_s=self.deadlock_budget_s,
-                check_types=self.check_types,
-            )
-        else:
-            instance = runtime(run.definition, started, deadlock_budget_s=self.deadlock_budget_s)
-        try:
-            run.delivered = replay_into(instance, run.events)
-        except BaseException:
-            instance.evict()
-            raise
-        run.instance = instance
-        return instance
+        return self.workflow_worker.rebuild(run)
 
     def _run_workflow_task(self, run: _Run) -> None:
-        run.task_scheduled = False
-        if run.closed:
-            return
+        """Run a queued task on the worker, then record and carry out what it commanded."""
         limit = self.max_history_events
         if limit is not None and len(run.events) >= limit:
             self._history_limit_reached(run, limit)
-        instance = run.instance
-        if instance is None:
-            instance = self._rebuild(run)
-        events = run.events
-        inputs = events[run.delivered :]
         now = self.clock.now_ns()
-        commands = instance.activate(inputs, now, replaying=False)
-        base = len(events)
+        instance, commands = self.workflow_worker.activate(run, now)
+        base = len(run.events)
         new: list[ev.Event] = [ev.WorkflowTaskCompleted(event_id=base + 1, time_ns=now)]
         for command in commands:
             event = command.to_event(base + len(new) + 1, now, self._new_run_id)
