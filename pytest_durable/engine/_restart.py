@@ -92,9 +92,10 @@ def restart(engine: Engine) -> int:
             run.children.clear()
         run = execution.current
         if execution.retry_timer is not None:
-            due = engine.store.read_progress(run.key).get(WORKFLOW_RETRY)
+            # A store that keeps no progress loses the backoff: the next attempt starts now.
+            due = engine.store.read_progress(run.key).get(WORKFLOW_RETRY, engine.clock.now_ns())
             execution.retry_timer.cancel()
-            assert due is not None and execution.retry_next is not None
+            assert execution.retry_next is not None
             execution.retry_timer = engine.clock.call_at(engine.loop, due, execution.retry_next)
         if run.closed:
             continue

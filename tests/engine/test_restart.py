@@ -290,3 +290,37 @@ def test_task_due_reads_unprocessed_input_events() -> None:
     assert not task_due([started, task, timer])
     assert task_due([started, task, timer, fired])
     assert not task_due([])
+
+
+class ForgetfulStore(InMemoryStore):
+    """Keeps histories but no progress: a restart must still work, starting that state afresh."""
+
+    def save_progress(self, key: tuple[str, str], name: str, value: Any) -> None:
+        pass
+
+
+def test_without_progress_a_restart_starts_the_backoffs_afresh(
+    make_env: Callable[..., DurableEnvironment],
+) -> None:
+    @workflow.defn
+    class Once:
+        @workflow.run
+        async def run(self) -> str:
+            return await workflow.execute_activity(
+                flaky, "fresh", start_to_close_timeout=TIMEOUT, retry_policy=QUICK
+            )
+
+    runs_of.clear()
+    env = make_env(activities=[flaky], store=ForgetfulStore())
+    handle = env.start(Once.run, id="w")
+    env.sleep(timedelta(seconds=5))  # attempt 1 failed at 1 s, its retry was due at 11 s
+    env.restart_worker()
+    assert handle.result() == "fresh on attempt 3"
+    assert runs_of["fresh"] == 4  # attempt 1 ran again at 5 s: the attempt number was lost
+    parent = make_env(store=ForgetfulStore())
+    parent_handle = parent.start(Parent.run, id="parent")
+    parent.sleep(timedelta(seconds=30))
+    parent.restart_worker()
+    assert parent_handle.result() == 2
+    # The child's retry backoff was lost too: its second run started at the restart.
+    assert parent.get_handle("child").histories[-1][0].time == at(seconds=30)
