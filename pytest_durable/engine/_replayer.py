@@ -27,7 +27,8 @@ def resolve_workflows(workflows: Iterable[Any]) -> dict[str, WorkflowDefinition]
     """Definitions by name from workflow classes or run methods; errors name what is wrong."""
     out: dict[str, WorkflowDefinition] = {}
     for wf in workflows:
-        definition = workflow_definition(wf)
+        # A definition as such: another front-end's (the Temporal SDK's) built it.
+        definition = wf if isinstance(wf, WorkflowDefinition) else workflow_definition(wf)
         if definition is None:
             raise InvalidArgumentError(
                 f"{wf!r} is not a workflow: pass classes decorated with @workflow.defn"
@@ -73,9 +74,8 @@ class Replayer:
                 f"history {history.workflow_id!r} is of workflow type "
                 f"{history.workflow_type!r}, which this Replayer was not given; it has: {known}"
             )
-        instance = WorkflowInstance(
-            definition, history.started, deadlock_budget_s=self.deadlock_budget_s
-        )
+        make = definition.runtime or WorkflowInstance
+        instance = make(definition, history.started, deadlock_budget_s=self.deadlock_budget_s)
         divergences: list[Divergence] = []
         try:
             replay_into(instance, list(history), strict=self.strict, divergences=divergences)

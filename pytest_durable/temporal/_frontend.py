@@ -54,13 +54,22 @@ def to_exception(failure: dict[str, Any]) -> BaseException:
     )
 
 
-def workflow_definition(env: DurableEnvironment, obj: Any) -> TemporalWorkflowDefinition:
-    """Our definition of a Temporal workflow, registered in ``env`` by its name."""
+def workflow_definition(
+    env: DurableEnvironment, obj: Any, *, runner: str | None = None
+) -> TemporalWorkflowDefinition:
+    """Our definition of a Temporal workflow, registered in ``env`` by its name.
+
+    ``runner`` overrides the environment's ``temporal_runner`` (a Worker's own choice).
+    """
     definition = temporal_workflow_definition(
-        obj, runner=env.temporal_runner, instance_factory=new_instance
+        obj, runner=runner or env.temporal_runner, instance_factory=new_instance
     )
     known = env.engine.workflows.get(definition.name)
-    if isinstance(known, TemporalWorkflowDefinition) and known.sdk is definition.sdk:
+    if (
+        isinstance(known, TemporalWorkflowDefinition)
+        and known.sdk is definition.sdk
+        and known.runner == definition.runner
+    ):
         return known
     if definition.name not in env.workflow_mocks:
         env.engine.workflows[definition.name] = definition
@@ -80,10 +89,16 @@ def start(
     definition: TemporalWorkflowDefinition,
     args: tuple[Any, ...],
     workflow_id: str,
+    *,
+    retry_policy: Any = None,
 ) -> TemporalWorkflowHandle:
     """Start a run of a Temporal workflow; arguments go through temporalio's converter."""
-    execution = env.engine.start_workflow(definition, encode(args), workflow_id=workflow_id)
-    return TemporalWorkflowHandle(env, execution)
+    execution = env.engine.start_workflow(
+        definition, encode(args), workflow_id=workflow_id, retry_policy=retry_policy
+    )
+    handle = TemporalWorkflowHandle(env, execution)
+    env.handles.append(handle)
+    return handle
 
 
 class TemporalWorkflowHandle(WorkflowHandle[Any]):
@@ -101,8 +116,10 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
             )
         return definition
 
-    def result(self) -> Any:
+    def result(self, *, result_type: Any = None) -> Any:
         """Drive the workflow to the end and return its result (decoded as its run method says).
+
+        ``result_type`` overrides the run method's return type (a workflow started by name).
 
         Raises:
             temporalio.client.WorkflowFailureError: it failed or was cancelled; ``cause`` is the
@@ -115,7 +132,7 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
         if run.status == COMPLETED:
             if not isinstance(definition, TemporalWorkflowDefinition):
                 return super().result()
-            ret_type = definition.sdk.ret_type
+            ret_type = result_type or definition.sdk.ret_type
             return decode([run.result], [ret_type] if ret_type else None)[0]
         cause: BaseException
         if run.status == FAILED:

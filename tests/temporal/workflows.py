@@ -268,3 +268,22 @@ class AnyName:
 @activity.defn(dynamic=True)
 async def any_activity(args: Sequence[RawValue]) -> str:
     return activity.info().activity_type
+
+
+@workflow.defn(name="Patched")
+class PatchedRemoved:
+    """Patched, after the patch was removed too early: a breaking change for old histories."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return "v1"
+
+
+@workflow.defn(name="Checkout")
+class CheckoutReordered:
+    """Checkout with its first activity replaced by a timer: a breaking change."""
+
+    @workflow.run
+    async def run(self, order: Order) -> str:
+        await workflow.sleep(5)
+        return "changed"

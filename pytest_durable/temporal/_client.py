@@ -1,0 +1,454 @@
+"""A temporalio-shaped async client on a :class:`DurableEnvironment`.
+
+Temporal users' tests talk to ``WorkflowEnvironment``/``Client``/``Worker``; these classes
+take the same calls (``await client.execute_workflow(W.run, arg, id=..., task_queue=...)``,
+``start_workflow``, ``get_workflow_handle(_for)``, a handle's ``result/signal/query/cancel/
+describe/fetch_history``), so such a test changes only the lines that build its environment.
+Every call drives the in-process engine; time is virtual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import temporalio.api.enums.v1
+import temporalio.api.workflowservice.v1
+import temporalio.client
+import temporalio.common
+import temporalio.converter
+import temporalio.exceptions
+import temporalio.workflow
+
+from ..engine._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execution
+from ..errors import QueryError
+from ..errors import WorkflowAlreadyStartedError as _OurAlreadyStarted
+from ..fixtures._environment import DurableEnvironment
+from ._errors import UnsupportedTemporalFeatureError
+from ._frontend import TemporalWorkflowHandle, encode, start, workflow_definition
+from ._instance import NAMESPACE
+
+_UNSET: Any = temporalio.common._arg_unset
+
+_STATUS = {
+    "running": "WORKFLOW_EXECUTION_STATUS_RUNNING",
+    COMPLETED: "WORKFLOW_EXECUTION_STATUS_COMPLETED",
+    FAILED: "WORKFLOW_EXECUTION_STATUS_FAILED",
+    CANCELLED: "WORKFLOW_EXECUTION_STATUS_CANCELED",
+    CONTINUED_AS_NEW: "WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW",
+    "terminated": "WORKFLOW_EXECUTION_STATUS_TERMINATED",
+    "timed_out": "WORKFLOW_EXECUTION_STATUS_TIMED_OUT",
+}
+
+
+def _values(arg: Any, args: Sequence[Any]) -> list[Any]:
+    if arg is not _UNSET:
+        if args:
+            raise ValueError("Cannot have arg and args")  # temporalio's own wording
+        return [arg]
+    return list(args)
+
+
+def _unsupported(feature: str) -> UnsupportedTemporalFeatureError:
+    return UnsupportedTemporalFeatureError(
+        f"{feature} is not supported by pytest-durable's Temporal client (see docs/temporal.md)"
+    )
+
+
+class Client:
+    """The async client of a :class:`WorkflowEnvironment` (``env.client``)."""
+
+    def __init__(self, environment: WorkflowEnvironment) -> None:
+        self._environment = environment
+        self.namespace = NAMESPACE
+        self.data_converter = temporalio.converter.DataConverter.default
+        self.identity = "pytest-durable"
+
+    @property
+    def _env(self) -> DurableEnvironment:
+        return self._environment.env
+
+    async def start_workflow(
+        self,
+        workflow: str | Callable[..., Any],
+        arg: Any = _UNSET,
+        *,
+        args: Sequence[Any] = (),
+        id: str,
+        task_queue: str,
+        result_type: type | None = None,
+        id_reuse_policy: temporalio.common.WorkflowIDReusePolicy = (
+            temporalio.common.WorkflowIDReusePolicy.ALLOW_DUPLICATE
+        ),
+        id_conflict_policy: temporalio.common.WorkflowIDConflictPolicy = (
+            temporalio.common.WorkflowIDConflictPolicy.UNSPECIFIED
+        ),
+        retry_policy: temporalio.common.RetryPolicy | None = None,
+        cron_schedule: str = "",
+        memo: Mapping[str, Any] | None = None,
+        search_attributes: Any = None,
+        start_signal: str | None = None,
+        start_signal_args: Sequence[Any] = (),
+        execution_timeout: Any = None,
+        run_timeout: Any = None,
+        start_delay: Any = None,
+        **_options: Any,
+    ) -> WorkflowHandle:
+        """Start a workflow on ``task_queue`` (a worker there must have registered it).
+
+        Raises:
+            temporalio.exceptions.WorkflowAlreadyStartedError: a run with ``id`` is open (or
+                closed, under a reuse policy that refuses it).
+            UnsupportedTemporalFeatureError: cron schedules, start delays, or workflow
+                execution/run timeouts were asked for.
+        """
+        if cron_schedule:
+            raise _unsupported("cron_schedule (schedules)")
+        if start_delay is not None:
+            raise _unsupported("start_delay")
+        if execution_timeout is not None or run_timeout is not None:
+            raise _unsupported("workflow execution and run timeouts")
+        env = self._env
+        name = _workflow_name(workflow)
+        definition = self._environment._resolve(name, task_queue)
+        existing = env.engine.executions.get(id)
+        if existing is not None:
+            handle = self._check_id(existing, name, id_reuse_policy, id_conflict_policy)
+            if handle is not None:
+                return handle
+        values = _values(arg, args)
+        policy = _our_retry_policy(retry_policy) if retry_policy is not None else None
+        try:
+            inner = start(env, definition, tuple(values), id, retry_policy=policy)
+        except _OurAlreadyStarted as exc:  # pragma: no cover - checked above
+            raise temporalio.exceptions.WorkflowAlreadyStartedError(id, name) from exc
+        if start_signal is not None:
+            signal_name = definition.signal_name(start_signal)
+            env.engine.signal(id, signal_name, encode(start_signal_args))
+        if memo:
+            self._environment.memos[id] = dict(memo)
+        env.settle()
+        return WorkflowHandle(self, inner, result_type=result_type)
+
+    def _check_id(
+        self,
+        existing: Execution,
+        name: str,
+        reuse: temporalio.common.WorkflowIDReusePolicy,
+        conflict: temporalio.common.WorkflowIDConflictPolicy,
+    ) -> WorkflowHandle | None:
+        Reuse = temporalio.common.WorkflowIDReusePolicy
+        Conflict = temporalio.common.WorkflowIDConflictPolicy
+        run = existing.current
+        if existing.is_open:
+            if conflict == Conflict.USE_EXISTING:
+                return self.get_workflow_handle(existing.workflow_id)
+            if conflict == Conflict.TERMINATE_EXISTING or reuse == Reuse.TERMINATE_IF_RUNNING:
+                raise _unsupported("terminating a running workflow (TERMINATE_EXISTING)")
+            raise temporalio.exceptions.WorkflowAlreadyStartedError(
+                existing.workflow_id, run.definition.name, run_id=run.run_id
+            )
+        refused = reuse == Reuse.REJECT_DUPLICATE or (
+            reuse == Reuse.ALLOW_DUPLICATE_FAILED_ONLY and run.status == COMPLETED
+        )
+        if refused:
+            raise temporalio.exceptions.WorkflowAlreadyStartedError(
+                existing.workflow_id, run.definition.name, run_id=run.run_id
+            )
+        return None
+
+    async def execute_workflow(
+        self,
+        workflow: str | Callable[..., Any],
+        arg: Any = _UNSET,
+        **options: Any,
+    ) -> Any:
+        """Start a workflow and wait for its result (see :meth:`start_workflow`)."""
+        handle = await self.start_workflow(workflow, arg, **options)
+        return await handle.result()
+
+    def get_workflow_handle(
+        self,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        first_execution_run_id: str | None = None,
+        result_type: type | None = None,
+    ) -> WorkflowHandle:
+        """A handle on a workflow this environment runs, by id."""
+        inner = self._env.get_handle(workflow_id)
+        if not isinstance(inner, TemporalWorkflowHandle):
+            raise _unsupported(f"a handle on {workflow_id!r}, which is not a Temporal workflow,")
+        return WorkflowHandle(self, inner, result_type=result_type)
+
+    def get_workflow_handle_for(
+        self, workflow: Callable[..., Any], workflow_id: str, **options: Any
+    ) -> WorkflowHandle:
+        """A typed handle on a workflow by id (the run method only gives the result type)."""
+        return self.get_workflow_handle(workflow_id, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        # Schedules, Nexus, activity and task-queue administration need a real server.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise _unsupported(f"Client.{name}")
+
+
+def _workflow_name(workflow: str | Callable[..., Any]) -> str:
+    if isinstance(workflow, str):
+        return workflow
+    name, _ = temporalio.workflow._Definition.get_name_and_result_type(workflow)
+    return name
+
+
+def _our_retry_policy(policy: temporalio.common.RetryPolicy) -> Any:
+    from ..common import RetryPolicy
+
+    return RetryPolicy(
+        initial_interval=policy.initial_interval,
+        backoff_coefficient=policy.backoff_coefficient,
+        maximum_interval=policy.maximum_interval,
+        maximum_attempts=policy.maximum_attempts,
+        non_retryable_error_types=tuple(policy.non_retryable_error_types or ()),
+    )
+
+
+class WorkflowHandle:
+    """An async handle on a workflow, shaped like ``temporalio.client.WorkflowHandle``."""
+
+    def __init__(
+        self, client: Client, inner: TemporalWorkflowHandle, *, result_type: type | None = None
+    ) -> None:
+        self._client = client
+        self._inner = inner
+        self._result_type = result_type
+        self.id = inner.id
+        self.run_id: str | None = inner.run_id
+        self.result_run_id: str | None = inner.run_id
+        self.first_execution_run_id: str | None = inner.first_run_id
+
+    async def result(self, *, follow_runs: bool = True, **_options: Any) -> Any:
+        """Wait (in virtual time) for the workflow's result.
+
+        Raises:
+            temporalio.client.WorkflowFailureError: it failed or was cancelled.
+        """
+        return self._inner.result(result_type=self._result_type)
+
+    async def signal(self, signal: Any, arg: Any = _UNSET, *, args: Sequence[Any] = ()) -> None:
+        """Send a signal and let the workflow handle it."""
+        self._inner.signal(signal, args=_values(arg, args))
+
+    async def query(self, query: Any, arg: Any = _UNSET, *, args: Sequence[Any] = ()) -> Any:
+        """Ask a query.
+
+        Raises:
+            temporalio.client.WorkflowQueryFailedError: the query handler raised or is unknown.
+        """
+        try:
+            return self._inner.query(query, args=_values(arg, args))
+        except QueryError as exc:
+            raise temporalio.client.WorkflowQueryFailedError(str(exc)) from exc
+
+    async def cancel(self, **_options: Any) -> None:
+        """Request cancellation."""
+        self._inner.cancel()
+
+    async def terminate(self, *args: Any, reason: str | None = None, **_options: Any) -> None:
+        """Terminating needs the engine's terminate, which it does not have yet."""
+        raise _unsupported("terminate")
+
+    async def describe(self, **_options: Any) -> temporalio.client.WorkflowExecutionDescription:
+        """The run's status, type, times and history length, as temporalio describes them."""
+        run = self._inner._execution.current
+        raw = temporalio.api.workflowservice.v1.DescribeWorkflowExecutionResponse()
+        info = raw.workflow_execution_info
+        info.execution.workflow_id = run.workflow_id
+        info.execution.run_id = run.run_id
+        info.type.name = run.definition.name
+        info.task_queue = self._client._environment.queue_of.get(run.definition.name, "")
+        info.history_length = len(run.events)
+        info.start_time.FromNanoseconds(run.events[0].time_ns)
+        if run.closed:
+            info.close_time.FromNanoseconds(run.events[-1].time_ns)
+        info.status = temporalio.api.enums.v1.WorkflowExecutionStatus.Value(_STATUS[run.status])
+        return await temporalio.client.WorkflowExecutionDescription._from_raw_description(
+            raw, namespace=NAMESPACE, converter=self._client.data_converter
+        )
+
+    async def fetch_history(self, **_options: Any) -> temporalio.client.WorkflowHistory:
+        """The current run's history in Temporal's format."""
+        from ._history import to_workflow_history
+
+        return to_workflow_history(self._inner._execution.current.events)
+
+    async def execute_update(self, *args: Any, **kwargs: Any) -> Any:
+        """Workflow updates need the engine's updates, which it does not have yet."""
+        raise _unsupported("workflow updates")
+
+    async def start_update(self, *args: Any, **kwargs: Any) -> Any:
+        """Workflow updates need the engine's updates, which it does not have yet."""
+        raise _unsupported("workflow updates")
+
+    def get_update_handle(self, *args: Any, **kwargs: Any) -> Any:
+        """Workflow updates need the engine's updates, which it does not have yet."""
+        raise _unsupported("workflow updates")
+
+
+class WorkflowEnvironment:
+    """A Temporal-style test environment on the in-process engine.
+
+    Replaces ``temporalio.testing.WorkflowEnvironment``: ``await
+    WorkflowEnvironment.start_time_skipping()`` (or ``start_local()``), then ``env.client``,
+    ``env.sleep()``, ``env.get_current_time()``; workers register per task queue with
+    :class:`Worker`. Keyword arguments are :class:`DurableEnvironment`'s.
+    """
+
+    supports_time_skipping = True
+
+    def __init__(self, env: DurableEnvironment | None = None, **options: Any) -> None:
+        self.env = env if env is not None else DurableEnvironment(**options)
+        self.client = Client(self)
+        #: task queue -> workflow type names its workers registered.
+        self.queues: dict[str, set[str]] = {}
+        #: workflow type name -> the task queue it was registered on.
+        self.queue_of: dict[str, str] = {}
+        self.memos: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    async def start_time_skipping(cls, **options: Any) -> WorkflowEnvironment:
+        """A new environment (time is always virtual and skipped while workflows wait)."""
+        return cls(**options)
+
+    @classmethod
+    async def start_local(cls, **options: Any) -> WorkflowEnvironment:
+        """A new environment; the same as :meth:`start_time_skipping` (nothing is started)."""
+        return cls(**options)
+
+    async def sleep(self, duration: Any) -> None:
+        """Let ``duration`` (a timedelta or seconds) of virtual time pass."""
+        self.env.sleep(duration)
+
+    async def get_current_time(self) -> datetime:
+        """The virtual time."""
+        return self.env.now().astimezone(UTC)
+
+    async def shutdown(self) -> None:
+        """Close the environment."""
+        self.env.close()
+
+    async def __aenter__(self) -> WorkflowEnvironment:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.shutdown()
+
+    def _resolve(self, name: str, task_queue: str) -> Any:
+        registered = self.queues.get(task_queue)
+        if registered is None:
+            polled = ", ".join(sorted(self.queues)) or "none"
+            raise _unsupported(
+                f"starting a workflow on task queue {task_queue!r}, which no Worker polls "
+                f"(queues with a worker: {polled}); on Temporal it would wait forever. Starting"
+            )
+        if name not in registered:
+            known = ", ".join(sorted(registered)) or "none"
+            raise temporalio.exceptions.ApplicationError(
+                f"Workflow class {name} is not registered on the worker of task queue "
+                f"{task_queue!r}, available workflows: {known}",
+                type="NotFoundError",
+            )
+        return self.env.engine.workflow_definition(name)
+
+
+class Worker:
+    """Registers workflows and activities on a task queue, as ``temporalio.worker.Worker`` does.
+
+    ``Worker(env.client, task_queue=..., workflows=[...], activities=[...])``, used as ``async
+    with`` or through ``run()``. Activities are found by name across workers (Temporal routes
+    them by task queue). Options that need a real worker process are accepted and ignored,
+    except interceptors and Nexus handlers, which are refused.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        task_queue: str,
+        workflows: Sequence[type] = (),
+        activities: Sequence[Callable[..., Any]] = (),
+        interceptors: Sequence[Any] = (),
+        nexus_service_handlers: Sequence[Any] = (),
+        workflow_runner: Any = None,
+        **_options: Any,
+    ) -> None:
+        if interceptors:
+            raise _unsupported("worker interceptors")
+        if nexus_service_handlers:
+            raise _unsupported("Nexus services")
+        if not isinstance(client, Client):
+            raise TypeError(
+                "pytest_durable.temporal.Worker needs the client of a "
+                "pytest_durable.temporal.WorkflowEnvironment (env.client)"
+            )
+        self.client = client
+        self.task_queue = task_queue
+        self._workflows = list(workflows)
+        self._activities = list(activities)
+        self._runner = _runner_name(workflow_runner, client._env.temporal_runner)
+        self._running = False
+
+    def _register(self) -> None:
+        environment = self.client._environment
+        env = environment.env
+        names = environment.queues.setdefault(self.task_queue, set())
+        for wf in self._workflows:
+            definition = workflow_definition(env, wf, runner=self._runner)
+            names.add(definition.name)
+            environment.queue_of.setdefault(definition.name, self.task_queue)
+        for fn in self._activities:
+            env.register_activity(fn)
+        self._running = True
+
+    async def __aenter__(self) -> Worker:
+        self._register()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.shutdown()
+
+    async def run(self) -> None:
+        """Register, then serve until :meth:`shutdown` (the engine does the polling)."""
+        import asyncio
+
+        self._register()
+        self._stopped = asyncio.Event()
+        await self._stopped.wait()
+
+    async def shutdown(self) -> None:
+        """Stop serving the task queue."""
+        if self._running:
+            self._running = False
+            self.client._environment.queues.pop(self.task_queue, None)
+        stopped = getattr(self, "_stopped", None)
+        if stopped is not None:
+            stopped.set()
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the worker serves its task queue."""
+        return self._running
+
+
+def _runner_name(runner: Any, default: str) -> str:
+    if runner is None:
+        return default
+    from temporalio.worker import UnsandboxedWorkflowRunner
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+    if isinstance(runner, UnsandboxedWorkflowRunner):
+        return "unsandboxed"
+    if isinstance(runner, SandboxedWorkflowRunner):
+        return "sandboxed"
+    raise _unsupported(f"the custom workflow runner {type(runner).__name__}")

@@ -1,0 +1,159 @@
+"""Histories in Temporal's format: temporalio's Replayer replays ours, ours replays Temporal's."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowHistory
+from temporalio.worker import Replayer as SdkReplayer
+from temporalio.worker import UnsandboxedWorkflowRunner
+
+from pytest_durable import DurableEnvironment, HistoryFormatError, NondeterminismError
+from pytest_durable.temporal import (
+    Replayer,
+    from_temporal_json,
+    to_temporal_json,
+    to_workflow_history,
+)
+
+from .workflows import (
+    CancelsActivity,
+    ChargeOnce,
+    Checkout,
+    CheckoutReordered,
+    Child,
+    Counter,
+    Order,
+    Parent,
+    Patched,
+    PatchedRemoved,
+    Sleeper,
+    Waits,
+    charge,
+    double,
+    waits_for_cancel,
+)
+
+
+def _runs(env: DurableEnvironment) -> list[tuple[type, list]]:  # type: ignore[type-arg]
+    env.register_activity(charge)
+    env.register_activity(double)
+    env.register_activity(waits_for_cancel)
+    env.register_workflow(Child)
+    out = []
+    handle = env.start(Checkout.run, Order("o-1", 2))
+    env.sleep(timedelta(seconds=5))
+    handle.signal(Checkout.approve, "dana")
+    handle.result()
+    out.append((Checkout, handle.histories))
+    for workflow, args in [
+        (Parent, ([1, 2],)),
+        (Patched, ()),
+        (Waits, ()),
+        (CancelsActivity, ()),
+        (ChargeOnce, (Order("o-2", -1),)),
+        (Counter, (0, 2)),
+    ]:
+        handle = env.start(workflow.run, *args)
+        with pytest.raises(WorkflowFailureError) if workflow is ChargeOnce else _nothing():
+            handle.result()
+        out.append((workflow, handle.histories))
+    handle = env.start(Sleeper.run)
+    handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        handle.result()
+    out.append((Sleeper, handle.histories))
+    return out
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@pytest.mark.asyncio
+async def test_temporalios_replayer_replays_our_exported_histories(env: DurableEnvironment) -> None:
+    replayed = []
+    for workflow, histories in _runs(env):
+        for history in histories:
+            exported = WorkflowHistory.from_json(history.workflow_id, to_temporal_json(history))
+            replayer = SdkReplayer(
+                workflows=[workflow, Child], workflow_runner=UnsandboxedWorkflowRunner()
+            )
+            result = await replayer.replay_workflow(exported, raise_on_replay_failure=False)
+            assert result.replay_failure is None, (workflow.__name__, result.replay_failure)
+            replayed.append(workflow.__name__)
+    assert len(replayed) == 9  # Counter continued as new once: two runs
+
+
+def test_export_then_import_keeps_every_event(env: DurableEnvironment) -> None:
+    for _workflow, histories in _runs(env):
+        for history in histories:
+            back = from_temporal_json(to_temporal_json(history), workflow_id=history.workflow_id)
+            assert [e.kind for e in back.events] == [e.kind for e in history.events]
+            assert [getattr(e, "input", None) for e in back.events] == [
+                getattr(e, "input", None) for e in history.events
+            ]
+
+
+def test_the_export_is_temporals_json(env: DurableEnvironment) -> None:
+    env.register_activity(double)
+    handle = env.run(Patched.run)
+    doc = json.loads(to_temporal_json(handle.history))
+    types = [e["eventType"] for e in doc["events"]]
+    assert types[:4] == [
+        "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED",
+        "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED",
+        "EVENT_TYPE_WORKFLOW_TASK_STARTED",
+        "EVENT_TYPE_WORKFLOW_TASK_COMPLETED",
+    ]
+    marker = doc["events"][4]["markerRecordedEventAttributes"]
+    assert marker["markerName"] == "core_patch"
+    assert to_workflow_history(handle.history).workflow_id == handle.id
+
+
+def test_a_temporal_history_replays_here_and_a_breaking_change_names_the_event(
+    env: DurableEnvironment, tmp_path: Path
+) -> None:
+    env.mock_activity(charge, returns="tx")
+    env.mock_activity(double, returns=0)
+    handle = env.start(Checkout.run, Order("o-3", 1))
+    handle.signal(Checkout.approve, "eve")
+    handle.result()
+    path = tmp_path / "checkout.json"
+    path.write_text(to_temporal_json(handle.history))
+    assert Replayer(workflows=[Checkout]).replay(path).divergences == ()
+    with pytest.raises(NondeterminismError) as caught:
+        Replayer(workflows=[CheckoutReordered]).replay(path.read_text(), workflow_id="o-3")
+    assert caught.value.event_id == 3
+    patched = env.run(Patched.run).history
+    assert Replayer(workflows=[Patched]).replay(to_workflow_history(patched)).divergences == ()
+    with pytest.raises(NondeterminismError):
+        Replayer(workflows=[PatchedRemoved]).replay(patched)
+
+
+def test_an_event_kind_the_engine_lacks_is_refused_by_name() -> None:
+    doc = {
+        "events": [
+            {
+                "eventId": "1",
+                "eventTime": "2030-01-01T00:00:00Z",
+                "eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED",
+                "workflowExecutionStartedEventAttributes": {"workflowType": {"name": "W"}},
+            },
+            {
+                "eventId": "2",
+                "eventTime": "2030-01-01T00:00:00Z",
+                "eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED",
+                "workflowExecutionTerminatedEventAttributes": {"reason": "ops"},
+            },
+        ]
+    }
+    with pytest.raises(HistoryFormatError, match="EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED"):
+        from_temporal_json(doc, workflow_id="w")
