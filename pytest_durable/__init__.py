@@ -55,7 +55,7 @@ from .errors import (  # light: enum and datetime only
 
 if TYPE_CHECKING:
     from . import activity, workflow
-    from .common import RetryPolicy
+    from .common import RetryPolicy, WorkflowStatus
     from .engine import (
         Clock,
         History,
@@ -85,6 +85,7 @@ _EXPORTS: dict[str, str] = {
     "activity": "",
     "workflow": "",
     "RetryPolicy": ".common",
+    "WorkflowStatus": ".common",
     "Clock": ".engine",
     "History": ".engine",
     "InMemoryStore": ".engine",
@@ -167,6 +168,7 @@ __all__ = [
     "WorkflowFailureError",
     "WorkflowHandle",
     "WorkflowNotRunningError",
+    "WorkflowStatus",
     "__version__",
     "activity",
     "is_cancelled_exception",

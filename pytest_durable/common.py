@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from .errors import InvalidArgumentError, RetryState
@@ -51,6 +52,20 @@ def call_arguments(
             "args=[order_id, amount] (or pass them positionally)"
         )
     return tuple(args)
+
+
+class WorkflowStatus(StrEnum):
+    """A workflow run's status (``handle.status``, ``History.status``).
+
+    A ``str`` equal to its value, so ``handle.status == "completed"`` holds as it always did.
+    """
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CONTINUED_AS_NEW = "continued_as_new"
+    TERMINATED = "terminated"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

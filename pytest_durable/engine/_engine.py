@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, assert_never
 
-from ..common import RetryPolicy, decide_retry, to_ns
+from ..common import RetryPolicy, WorkflowStatus, decide_retry, to_ns
 from ..errors import (
     ApplicationError,
     ConcurrentAppendError,
@@ -79,7 +79,7 @@ class Engine:
         store: where histories are appended (in memory by default).
         seed: seeds run ids and each run's randomness, so runs are reproducible.
         deadlock_budget_s: real seconds a workflow task may run without yielding.
-        cache_instances: keep workflow instances between tasks; when false, every workflow task
+        replay_every_task: drop each workflow instance after its task, so that every workflow task
             rebuilds its instance by replay (a crash before every task).
         max_unbounded_attempts: stop an activity whose retry policy has no limit (no maximum
             attempts, no schedule-to-close timeout) after this many failed attempts, raising
@@ -101,7 +101,7 @@ class Engine:
         store: Store | None = None,
         seed: int = 0,
         deadlock_budget_s: float | None = 2.0,
-        cache_instances: bool = True,
+        replay_every_task: bool = False,
         max_unbounded_attempts: int | None = None,
         max_history_events: int | None = None,
         check_types: bool = True,
@@ -117,7 +117,7 @@ class Engine:
         self.store = store if store is not None else InMemoryStore()
         self.random = random.Random(seed)
         self.deadlock_budget_s = deadlock_budget_s
-        self.cache_instances = cache_instances
+        self.replay_every_task = replay_every_task
         self.max_unbounded_attempts = max_unbounded_attempts
         self.max_history_events = max_history_events
         self.check_types = check_types
@@ -246,7 +246,7 @@ class Engine:
         execution.runs.append(run)
         self._append(run, list(events))
         run.delivered = delivered
-        run.instance = instance if self.cache_instances else None
+        run.instance = None if self.replay_every_task else instance
         for scheduled in work.activities:
             command = instance.by_event.get(scheduled.event_id)
             if isinstance(command, ScheduleActivity) and command.definition is not None:
@@ -490,7 +490,7 @@ class Engine:
             self._schedule_task(run)
             return
         run.delivered = len(run.events)
-        if not self.cache_instances:
+        if self.replay_every_task:
             self._evict(run)
         if commands and commands[-1].closes_run:
             run.closing = True
@@ -678,7 +678,7 @@ class Engine:
     def _close(
         self,
         run: _Run,
-        status: str,
+        status: WorkflowStatus,
         *,
         result: Any = None,
         exception: BaseException | None = None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias, get_args
 
+from ..common import WorkflowStatus
 from ._timefmt import format_duration
 
 # Field metadata tells the JSON codec how to render a field readably and losslessly.
@@ -354,12 +355,12 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in get_args(His
 
 #: The status a run has once its history ends with each closing event (as the engine reports
 #: it); a history ending in anything else is still running.
-STATUS_BY_CLOSING_EVENT: dict[type[Event], str] = {
-    WorkflowExecutionCompleted: "completed",
-    WorkflowExecutionFailed: "failed",
-    WorkflowExecutionCanceled: "cancelled",
-    WorkflowExecutionContinuedAsNew: "continued_as_new",
-    WorkflowExecutionTerminated: "terminated",
+STATUS_BY_CLOSING_EVENT: dict[type[Event], WorkflowStatus] = {
+    WorkflowExecutionCompleted: WorkflowStatus.COMPLETED,
+    WorkflowExecutionFailed: WorkflowStatus.FAILED,
+    WorkflowExecutionCanceled: WorkflowStatus.CANCELLED,
+    WorkflowExecutionContinuedAsNew: WorkflowStatus.CONTINUED_AS_NEW,
+    WorkflowExecutionTerminated: WorkflowStatus.TERMINATED,
 }
 
 #: Closing events the server writes on its own (no workflow command produces them).

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
 
+from ..common import WorkflowStatus
 from ..errors import HistoryFormatError
 from ._events import EVENT_TYPES, STATUS_BY_CLOSING_EVENT, Event, WorkflowExecutionStarted
 
@@ -186,9 +187,9 @@ class History(Sequence[Event]):
         return self.started.workflow_type
 
     @property
-    def status(self) -> str:
+    def status(self) -> WorkflowStatus:
         """``completed``, ``failed``, ``cancelled``, ``continued_as_new``, or ``running``."""
-        return STATUS_BY_CLOSING_EVENT.get(type(self._events[-1]), "running")
+        return STATUS_BY_CLOSING_EVENT.get(type(self._events[-1]), WorkflowStatus.RUNNING)
 
     @property
     def events(self) -> list[Event]:

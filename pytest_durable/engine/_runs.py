@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from ..common import RetryPolicy
+from ..common import RetryPolicy, WorkflowStatus
 from ..errors import RetryState
 from . import _events as ev
 from ._clock import TimerHandle
@@ -15,12 +15,12 @@ from ._instance import WorkflowInstance
 from ._store import RunKey
 
 #: Run statuses, as tests see them (the closed ones match ``History.status``).
-RUNNING = "running"
-COMPLETED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionCompleted]
-FAILED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionFailed]
-CANCELLED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionCanceled]
-CONTINUED_AS_NEW = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionContinuedAsNew]
-TERMINATED = ev.STATUS_BY_CLOSING_EVENT[ev.WorkflowExecutionTerminated]
+RUNNING = WorkflowStatus.RUNNING
+COMPLETED = WorkflowStatus.COMPLETED
+FAILED = WorkflowStatus.FAILED
+CANCELLED = WorkflowStatus.CANCELLED
+CONTINUED_AS_NEW = WorkflowStatus.CONTINUED_AS_NEW
+TERMINATED = WorkflowStatus.TERMINATED
 
 
 class _Run:
@@ -66,7 +66,7 @@ class _Run:
         #: Set while carrying out a task whose last command closes the run: nothing may be
         #: appended after the closing event, so work those commands start records nothing.
         self.closing = False
-        self.status = RUNNING
+        self.status: WorkflowStatus = RUNNING
         self.result: Any = None
         self.exception: BaseException | None = None
         #: Why a failed run was not retried (reported to a parent with the failure).

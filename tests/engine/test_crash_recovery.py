@@ -141,7 +141,7 @@ def test_one_crash_at_each_interesting_point(
 def test_without_the_instance_cache_every_task_replays(
     make_env: Callable[..., DurableEnvironment], baseline: tuple[Any, list[str], list[int]]
 ) -> None:
-    assert drive(make_env(seed=3, cache_workflows=False)) == baseline
+    assert drive(make_env(seed=3, replay_every_task=True)) == baseline
 
 
 def test_crash_while_an_activity_is_in_flight(env: DurableEnvironment) -> None:

@@ -38,7 +38,7 @@ class Dice:
 
 def test_values_are_stable_across_replay(make_env: Callable[..., DurableEnvironment]) -> None:
     seen.clear()
-    env = make_env(cache_workflows=False)  # every task replays what came before
+    env = make_env(replay_every_task=True)  # every task replays what came before
     values = env.run(Dice).result()
     assert [v[0] for v in values] == [at(minutes=m).isoformat() for m in (0, 1, 2)]
     assert [v[1] for v in values] == [int(at(minutes=m).timestamp()) * 10**9 for m in (0, 1, 2)]
@@ -128,7 +128,7 @@ class Chatty:
 def test_logger_is_silent_during_replay(
     make_env: Callable[..., DurableEnvironment], caplog: pytest.LogCaptureFixture
 ) -> None:
-    env = make_env(cache_workflows=False)
+    env = make_env(replay_every_task=True)
     with caplog.at_level(logging.INFO, logger="pytest_durable.workflow"):
         env.run(Chatty, id="chatty").result()
     messages = [r.getMessage() for r in caplog.records if r.name == "pytest_durable.workflow"]

@@ -97,7 +97,7 @@ def test_uncached_finally_block_runs_once_live_and_matches_the_cached_run(
     make_env: Callable[..., DurableEnvironment], wf: Any
 ) -> None:
     cached = make_env(activities=[step])
-    uncached = make_env(activities=[step], cache_workflows=False)
+    uncached = make_env(activities=[step], replay_every_task=True)
     for env in (cached, uncached):
         assert env.run(wf.run, id="w").result() == "done"
     assert kinds(uncached, "w") == kinds(cached, "w")
@@ -107,7 +107,7 @@ def test_uncached_finally_block_runs_once_live_and_matches_the_cached_run(
 
 
 def test_uncached_cleanup_activity_runs_once(make_env: Callable[..., DurableEnvironment]) -> None:
-    env = make_env(activities=[step], cache_workflows=False)
+    env = make_env(activities=[step], replay_every_task=True)
     env.run(CleanupActivity.run, id="w").result()
     assert kinds(env, "w").count("ActivityTaskScheduled") == 1
 
@@ -142,7 +142,7 @@ def test_crash_closes_coroutines_at_once_under_the_evicted_runtime(
 def test_gc_between_tasks_of_an_uncached_run_changes_nothing(
     make_env: Callable[..., DurableEnvironment],
 ) -> None:
-    env = make_env(activities=[step], cache_workflows=False)
+    env = make_env(activities=[step], replay_every_task=True)
     handle = env.start(CleanupActivity.run, id="w")
     env.sleep(timedelta(minutes=1))
     gc.collect()

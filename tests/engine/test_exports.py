@@ -68,6 +68,7 @@ PUBLIC = {
         "WorkflowFailureError",
         "WorkflowHandle",
         "WorkflowNotRunningError",
+        "WorkflowStatus",
         "__version__",
         "activity",
         "is_cancelled_exception",

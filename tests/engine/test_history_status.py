@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
-from pytest_durable import ApplicationError, DurableEnvironment, History, workflow
+from pytest_durable import ApplicationError, DurableEnvironment, History, WorkflowStatus, workflow
 
 
 @workflow.defn
@@ -32,3 +33,26 @@ def test_status_of_each_ending(env: DurableEnvironment) -> None:
     assert first.status == "continued_as_new"
     assert second.status == "completed"
     assert History.from_json(first.to_json()).status == "continued_as_new"
+
+
+def test_statuses_are_a_str_enum_that_still_equals_the_plain_strings(
+    env: DurableEnvironment,
+) -> None:
+    handle = env.run(Ends, "complete")
+    status = handle.status
+    assert status is WorkflowStatus.COMPLETED
+    assert status is handle.history.status
+    assert isinstance(status, str)
+    assert status == "completed"
+    assert status != "failed"
+    assert f"{status}" == str(status) == "completed"
+    assert json.dumps({"status": status}) == '{"status": "completed"}'
+    assert {"completed": 1}[status] == 1  # hashes like the string
+    assert [s.value for s in WorkflowStatus] == [
+        "running",
+        "completed",
+        "failed",
+        "cancelled",
+        "continued_as_new",
+        "terminated",
+    ]

@@ -233,7 +233,7 @@ def test_deprecate_patch_checks_its_argument_and_is_not_for_queries(
 def test_a_deprecated_run_survives_worker_crashes(
     make_env: Callable[..., DurableEnvironment],
 ) -> None:
-    env = make_env(cache_workflows=False)  # every task replays what came before
+    env = make_env(replay_every_task=True)  # every task replays what came before
     handle = env.run(V3)
     assert handle.result() == "new"
     assert markers(handle.history) == [{"patch_id": PATCH, "deprecated": True}]

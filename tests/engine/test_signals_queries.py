@@ -206,7 +206,7 @@ def test_query_answers_after_a_crash(env: DurableEnvironment) -> None:
 
 
 def test_query_without_instance_cache(make_env: object) -> None:
-    env: DurableEnvironment = make_env(cache_workflows=False)
+    env: DurableEnvironment = make_env(replay_every_task=True)
     handle = env.start(Inbox, 2)
     handle.signal(Inbox.add, "a")
     assert handle.query(Inbox.count_matching, "a") == 1

@@ -111,8 +111,9 @@ def test_a_good_option_overrides_a_bad_ini_value(pytester: pytest.Pytester) -> N
         (
             "sed=1",
             "*@pytest.mark.durable got an unknown argument 'sed'; did you mean 'seed'? it accepts "
-            "start_time, seed, patch_time, auto_skip, deadlock_timeout, cache_workflows, timeline, "
-            "max_unbounded_attempts, max_drive_time, max_history_events, check_types, explore",
+            "start_time, seed, patch_time, auto_skip, deadlock_timeout, replay_every_task, "
+            "timeline, max_unbounded_attempts, max_drive_time, max_history_events, check_types, "
+            "explore",
         ),
         (
             "max_unbounded_attempts=0",
@@ -122,7 +123,7 @@ def test_a_good_option_overrides_a_bad_ini_value(pytester: pytest.Pytester) -> N
         ("seed='7'", "*@pytest.mark.durable: seed must be an int, got '7' (str); e.g. seed=7"),
         ("seed=True", "*@pytest.mark.durable: seed must be an int, got True (bool)*"),
         ("auto_skip='no'", "*@pytest.mark.durable: auto_skip must be True or False, got 'no'*"),
-        ("cache_workflows=0", "*cache_workflows must be True or False, got 0 (int)"),
+        ("replay_every_task=0", "*replay_every_task must be True or False, got 0 (int)"),
         ("start_time='2030-01-01'", "*start_time: '2030-01-01' has no timezone*"),
         (
             "start_time=datetime.datetime(2030, 1, 1)",

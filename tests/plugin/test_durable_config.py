@@ -15,7 +15,7 @@ NO_OPTIONS = {"seed": None, "start_time": None, "replay_every_task": None}
 def test_option_wins_over_ini_which_wins_over_default() -> None:
     assert DurableConfig.resolve(NO_OPTIONS, {}) == DurableConfig()
     from_ini = DurableConfig.resolve(NO_OPTIONS, {"seed": " 4 ", "replay_every_task": "yes"})
-    assert (from_ini.seed, from_ini.cache_workflows) == (4, False)
+    assert (from_ini.seed, from_ini.replay_every_task) == (4, True)
     both = DurableConfig.resolve({**NO_OPTIONS, "seed": "5"}, {"seed": "4"})
     assert both.seed == 5
 
@@ -52,7 +52,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         patch_time="freezegun",
         auto_skip=False,
         deadlock_timeout=None,
-        cache_workflows=False,
+        replay_every_task=True,
         max_unbounded_attempts=50,
         max_drive_time=60.0,
         max_history_events=300,
@@ -63,7 +63,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         "seed": 9,
         "auto_skip": False,
         "deadlock_timeout": None,
-        "cache_workflows": False,
+        "replay_every_task": True,
         "max_unbounded_attempts": 50,
         "max_drive_time": 60.0,
         "max_history_events": 300,

@@ -49,7 +49,21 @@ def test_native_toml_boolean_replays_every_task(pytester: pytest.Pytester) -> No
     pytester.runpytest().assert_outcomes(failed=1)
 
 
-def test_marker_cache_workflows_overrides_the_option(pytester: pytest.Pytester) -> None:
+def test_marker_replay_every_task_overrides_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from workflows import Nondeterministic
+
+        @pytest.mark.durable(replay_every_task=False)
+        def test_nondeterministic(durable_env):
+            assert durable_env.run(Nondeterministic.run).result() == "done"
+        """
+    )
+    pytester.runpytest("--durable-replay-every-task").assert_outcomes(passed=1)
+
+
+def test_marker_cache_workflows_still_works_but_is_deprecated(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
         import pytest
@@ -57,7 +71,12 @@ def test_marker_cache_workflows_overrides_the_option(pytester: pytest.Pytester) 
 
         @pytest.mark.durable(cache_workflows=True)
         def test_nondeterministic(durable_env):
+            assert durable_env.engine.replay_every_task is False
             assert durable_env.run(Nondeterministic.run).result() == "done"
         """
     )
-    pytester.runpytest("--durable-replay-every-task").assert_outcomes(passed=1)
+    result = pytester.runpytest("--durable-replay-every-task", "-W", "default")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*DeprecationWarning*cache_workflows=...) is deprecated: use replay_every_task*"]
+    )

@@ -171,7 +171,7 @@ def execute(
     cache: bool = True,
 ) -> tuple[str, Any, list[str]]:
     """Run the program, sending the planned signals; its status, result and histories."""
-    with DurableEnvironment(seed=11, cache_workflows=cache) as env:
+    with DurableEnvironment(seed=11, replay_every_task=not cache) as env:
         for name, script in scripts.items():
             env.mock_activity(name, outcomes=list(script))
         handle = env.start(Program, program, id="program")
@@ -236,7 +236,7 @@ SCRIPTS: dict[str, list[Any]] = {
 
 
 def new_env(cache: bool = True) -> tuple[DurableEnvironment, Any]:
-    env = DurableEnvironment(seed=5, cache_workflows=cache)
+    env = DurableEnvironment(seed=5, replay_every_task=not cache)
     for name, script in SCRIPTS.items():
         env.mock_activity(name, outcomes=list(script))
     return env, env.start(Program, LONG_PROGRAM, id="long")

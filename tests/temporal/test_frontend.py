@@ -171,7 +171,7 @@ def test_randomness_is_seeded_and_replay_after_a_crash_agrees(
     first = make_env(seed=7).run(Deterministic.run, id="d").result()  # type: ignore[operator]
     second = make_env(seed=7).run(Deterministic.run, id="d").result()  # type: ignore[operator]
     assert first == second and first[2:] == ["d", "1"]
-    uncached = make_env(seed=7, cache_workflows=False)  # type: ignore[operator]
+    uncached = make_env(seed=7, replay_every_task=True)  # type: ignore[operator]
     assert uncached.run(Deterministic.run, id="d").result() == first
 
 
@@ -260,15 +260,15 @@ def test_signal_with_start_delivers_the_signal_in_the_first_task(env: DurableEnv
     ]
 
 
-@pytest.mark.parametrize("cache_workflows", [True, False])
+@pytest.mark.parametrize("replay_every_task", [False, True])
 def test_eviction_closes_coroutines_without_their_finally_reaching_history(
-    make_env: Any, cache_workflows: bool
+    make_env: Any, replay_every_task: bool
 ) -> None:
-    env = make_env(cache_workflows=cache_workflows)
+    env = make_env(replay_every_task=replay_every_task)
     env.register_activity(double)
     handle = env.start(CleansUp.run)
     gc.collect()
-    assert env.crash_worker() == (1 if cache_workflows else 0)
+    assert env.crash_worker() == (0 if replay_every_task else 1)
     gc.collect()
     assert handle.result() == "done"
     kinds = [e.kind for e in handle.history.events]
