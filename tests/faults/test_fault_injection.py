@@ -12,8 +12,11 @@ from pytest_durable import (
     DurableEnvironment,
     FaultPlan,
     InvalidArgumentError,
+    RetryPolicy,
     UnreachedFaultError,
     WorkflowFailureError,
+    activity,
+    workflow,
 )
 from pytest_durable.engine import events
 from pytest_durable.faults import (
@@ -119,8 +122,6 @@ def test_lost_completion_runs_the_code_then_times_out_and_retries(
 
 def test_lost_completion_of_a_real_function_runs_its_body(make_env: MakeEnv) -> None:
     charged: list[str] = []
-
-    from pytest_durable import activity
 
     @activity.defn(name="charge")
     async def charging(order_id: str) -> str:
@@ -298,3 +299,34 @@ def test_a_plan_aims_at_its_own_workflow_only(env: DurableEnvironment) -> None:
     clean = env.start(Checkout.run, "o-2", id="o-2")
     assert clean.result() == "ch-1/trk-1" and faulty.result() == "ch-1/trk-1"
     assert [a.workflow_id for a in env.attempts if a.outcome == "timed_out"] == ["o-1"]
+
+
+@workflow.defn
+class Beating:
+    """One activity with a heartbeat timeout shorter than its start-to-close."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return str(
+            await workflow.execute_activity(
+                "beat",
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(seconds=5),
+                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1)),
+            )
+        )
+
+
+@pytest.mark.parametrize("fault", [HangAttempt, LoseCompletion])
+def test_with_a_heartbeat_timeout_the_heartbeat_timeout_decides(
+    make_env: MakeEnv, fault: type[HangAttempt] | type[LoseCompletion]
+) -> None:
+    @activity.defn(name="beat")
+    async def beat() -> str:
+        activity.heartbeat("working")
+        return "done"
+
+    env = make_env(activities=[beat])
+    handle = env.run(Beating.run, faults=FaultPlan((fault(activity="beat"),)))
+    assert handle.result() == "done"
+    assert outcomes(env, "beat") == [(1, "timed_out:HEARTBEAT", 5.0), (2, "completed", 6.0)]
