@@ -268,17 +268,18 @@ class ActivityServer:
         run = act.run
         now = self.engine.clock.now_ns()
         self._finish(act)
+        next_id = len(run.events) + 1
         self.engine._append_input(
             run,
             [
                 ev.ActivityTaskStarted(
-                    event_id=run.next_event_id,
+                    event_id=next_id,
                     time_ns=record.started_ns,
                     scheduled_event_id=act.scheduled_event_id,
                     attempt=token.attempt,
                 ),
                 ev.ActivityTaskCompleted(
-                    event_id=run.next_event_id + 1,
+                    event_id=next_id + 1,
                     time_ns=now,
                     scheduled_event_id=act.scheduled_event_id,
                     result=value,

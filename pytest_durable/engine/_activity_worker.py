@@ -187,8 +187,9 @@ class ActivityWorker:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.channel: ActivityChannel
-        #: Attempts running now, by token (two for an attempt delivered twice).
-        self.in_flight: dict[Token, list[Attempt]] = {}
+        #: Attempts running now, by token; a second delivery of one waits in ``_duplicates``.
+        self.in_flight: dict[Token, Attempt] = {}
+        self._duplicates: list[Attempt] = []
 
     # --- taking tasks -----------------------------------------------------------------------------
 
@@ -208,11 +209,10 @@ class ActivityWorker:
                 return None  # the attempt timed out or was cancelled while it waited
             started_ns = started
         attempt = Attempt(self, task, started_ns)
-        running = self.in_flight.get(task.token)
-        if running is None:
-            self.in_flight[task.token] = [attempt]
+        if task.token in self.in_flight:
+            self._duplicates.append(attempt)
         else:
-            running.append(attempt)
+            self.in_flight[task.token] = attempt
         hook = self.engine.attempt_hook
         if not duplicate and hook is not None and hook(attempt, self.run_code):
             return attempt
@@ -282,16 +282,25 @@ class ActivityWorker:
     # --- stopping ---------------------------------------------------------------------------------
 
     def _forget(self, attempt: Attempt) -> None:
-        running = self.in_flight.get(attempt.task.token)
-        if running is not None:
-            if attempt in running:
-                running.remove(attempt)
-            if not running:
-                del self.in_flight[attempt.task.token]
+        token = attempt.task.token
+        if self.in_flight.get(token) is attempt:
+            del self.in_flight[token]
+        elif self._duplicates and attempt in self._duplicates:
+            self._duplicates.remove(attempt)
+
+    def all_running(self) -> list[Attempt]:
+        """Every attempt running now (a second delivery included), oldest first."""
+        return [*self.in_flight.values(), *self._duplicates]
+
+    def running(self, token: Token) -> list[Attempt]:
+        """Every delivery of the attempt ``token`` names that is still running."""
+        first = self.in_flight.get(token)
+        found = [first] if first is not None else []
+        return found + [a for a in self._duplicates if a.task.token == token]
 
     def abort(self, token: Token) -> None:
         """Stop every delivery of the attempt ``token`` names (the server gave up on it)."""
-        for attempt in list(self.in_flight.get(token, ())):
+        for attempt in self.running(token):
             attempt.abort()
 
     def kill(self) -> int:
@@ -302,11 +311,10 @@ class ActivityWorker:
         how many attempts were lost.
         """
         lost = 0
-        for running in list(self.in_flight.values()):
-            for attempt in list(running):
-                attempt.dead = True
-                attempt.abort()
-                lost += 1
+        for attempt in self.all_running():
+            attempt.dead = True
+            attempt.abort()
+            lost += 1
         return lost
 
 

@@ -81,6 +81,8 @@ def test_a_duplicate_delivery_runs_twice_and_the_second_report_is_ignored(
     def deliver_twice(attempt: Attempt, run_code: Callable[[Attempt], None]) -> bool:
         run_code(attempt)
         twins.append(worker.channel.redeliver(attempt.task))
+        assert worker.running(attempt.token) == [attempt, twins[0]]
+        assert worker.all_running() == [attempt, twins[0]]
         return True
 
     intercept(env, deliver_twice)
@@ -88,6 +90,7 @@ def test_a_duplicate_delivery_runs_twice_and_the_second_report_is_ignored(
     assert handle.result() == "did x"
     assert calls == ["x", "x"]
     assert twins[0].finished  # it ran to the end; what it reported was a duplicate
+    assert worker.all_running() == []
     assert outcomes(env) == [(1, "completed", 2.0)]
     kinds = [e.kind for e in handle.history]
     assert kinds.count("ActivityTaskCompleted") == 1
