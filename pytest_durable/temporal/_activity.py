@@ -95,6 +95,10 @@ class TemporalActivity:
         is_async = sdk.is_async
 
         def heartbeat(*values: Any) -> None:
+            if not is_async and context.cancelled_event.is_set():
+                # A sync activity learns of its cancellation where it heartbeats (temporalio
+                # raises it in the activity's thread).
+                raise temporalio.exceptions.CancelledError("Cancelled")
             attempt.heartbeat(to_values(converter.payload_converter.to_payloads(values)))
 
         context = temporalio.activity._Context(

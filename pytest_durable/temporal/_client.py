@@ -21,6 +21,7 @@ import temporalio.converter
 import temporalio.exceptions
 import temporalio.workflow
 
+from ..engine import _events as ev
 from ..engine._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execution
 from ..errors import QueryError
 from ..errors import WorkflowAlreadyStartedError as _OurAlreadyStarted
@@ -129,7 +130,11 @@ class Client:
         if memo:
             self._environment.memos[id] = dict(memo)
         env.settle()
-        return WorkflowHandle(self, inner, result_type=result_type)
+        handle = WorkflowHandle(self, inner, result_type=result_type)
+        if _options.get("request_eager_start"):
+            # The first workflow task always runs at once here, as an eager start does.
+            setattr(handle, "__temporal_eagerly_started", True)
+        return handle
 
     def _check_id(
         self,
@@ -145,7 +150,10 @@ class Client:
             if conflict == Conflict.USE_EXISTING:
                 return self.get_workflow_handle(existing.workflow_id)
             if conflict == Conflict.TERMINATE_EXISTING or reuse == Reuse.TERMINATE_IF_RUNNING:
-                raise _unsupported("terminating a running workflow (TERMINATE_EXISTING)")
+                self._env.engine.terminate(
+                    existing.workflow_id, "terminated by a start with TERMINATE_EXISTING"
+                )
+                return None
             raise temporalio.exceptions.WorkflowAlreadyStartedError(
                 existing.workflow_id, run.definition.name, run_id=run.run_id
             )
@@ -256,8 +264,8 @@ class WorkflowHandle:
         self._inner.cancel()
 
     async def terminate(self, *args: Any, reason: str | None = None, **_options: Any) -> None:
-        """Terminating needs the engine's terminate, which it does not have yet."""
-        raise _unsupported("terminate")
+        """End the workflow at once; ``result()`` then raises caused by ``TerminatedError``."""
+        self._inner.terminate(*args, reason=reason or "")
 
     async def describe(self, **_options: Any) -> temporalio.client.WorkflowExecutionDescription:
         """The run's status, type, times and history length, as temporalio describes them."""
@@ -272,6 +280,13 @@ class WorkflowHandle:
         info.start_time.FromNanoseconds(run.events[0].time_ns)
         if run.closed:
             info.close_time.FromNanoseconds(run.events[-1].time_ns)
+        for scheduled in _pending_activities(run.events):
+            pending = raw.pending_activities.add()
+            pending.activity_id = scheduled.activity_id
+            pending.activity_type.name = scheduled.activity_type
+            pending.state = temporalio.api.enums.v1.PendingActivityState.Value(
+                "PENDING_ACTIVITY_STATE_SCHEDULED"
+            )
         info.status = temporalio.api.enums.v1.WorkflowExecutionStatus.Value(_STATUS[run.status])
         return await temporalio.client.WorkflowExecutionDescription._from_raw_description(
             raw, namespace=NAMESPACE, converter=self._client.data_converter
@@ -294,6 +309,23 @@ class WorkflowHandle:
     def get_update_handle(self, *args: Any, **kwargs: Any) -> Any:
         """Workflow updates need the engine's updates, which it does not have yet."""
         raise _unsupported("workflow updates")
+
+
+def _pending_activities(events: Sequence[ev.Event]) -> list[ev.ActivityTaskScheduled]:
+    """Activities scheduled and not yet closed, from history (what describe() lists)."""
+    open_: dict[int, ev.ActivityTaskScheduled] = {}
+    for event in events:
+        if isinstance(event, ev.ActivityTaskScheduled):
+            open_[event.event_id] = event
+        elif isinstance(
+            event,
+            ev.ActivityTaskCompleted
+            | ev.ActivityTaskFailed
+            | ev.ActivityTaskTimedOut
+            | ev.ActivityTaskCanceled,
+        ):
+            open_.pop(event.scheduled_event_id, None)
+    return list(open_.values())
 
 
 class WorkflowEnvironment:

@@ -19,7 +19,7 @@ import temporalio.converter
 import temporalio.exceptions
 
 from ..common import call_arguments
-from ..engine._runs import CANCELLED, COMPLETED, FAILED
+from ..engine._runs import CANCELLED, COMPLETED, FAILED, TERMINATED
 from ..errors import InvalidArgumentError
 from ..fixtures._handles import WorkflowHandle
 from ._activity import TemporalActivity
@@ -144,10 +144,21 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
                 assert run.exception is not None
                 failure = encode_failure(run.exception)
             cause = to_exception(failure)
+        elif run.status == TERMINATED:
+            closing = run.events[-1]
+            reason = getattr(closing, "reason", "") or "Workflow terminated"
+            details = getattr(closing, "details", [])
+            cause = temporalio.exceptions.TerminatedError(reason, *decode(details, None))
         else:
             assert run.status == CANCELLED
             cause = temporalio.exceptions.CancelledError("Workflow cancelled")
         raise temporalio.client.WorkflowFailureError(cause=cause) from cause
+
+    def terminate(self, *details: Any, reason: str = "") -> None:
+        """End the workflow at once; ``result()`` then raises caused by ``TerminatedError``."""
+        self._env._check_open()
+        self._env.engine.terminate(self.id, reason, encode(details))
+        self._env.settle()
 
     def signal(self, signal: Any, *arg: Any, args: Sequence[Any] | None = None) -> None:
         """Send a signal (a ``@workflow.signal`` method or its name) and let it be handled.

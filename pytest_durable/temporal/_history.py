@@ -252,6 +252,17 @@ class _Exporter:
                 out = self.new(event, "EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED")
                 canceled = out.workflow_execution_canceled_event_attributes
                 canceled.workflow_task_completed_event_id = self.last_completed
+            case ev.WorkflowExecutionTerminated():
+                out = self.new(event, "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED")
+                term = out.workflow_execution_terminated_event_attributes
+                term.reason = event.reason
+                term.details.payloads.extend(to_payloads(event.details))
+                term.identity = _IDENTITY
+            case ev.ChildWorkflowExecutionTerminated():
+                out = self.new(event, "EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED")
+                ct = out.child_workflow_execution_terminated_event_attributes
+                self._child(ct, event.initiated_event_id)
+                ct.started_event_id = self.child_started.get(event.initiated_event_id, 0)
             case ev.WorkflowExecutionContinuedAsNew():
                 out = self.new(event, "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW")
                 wn = out.workflow_execution_continued_as_new_event_attributes
@@ -509,6 +520,21 @@ class _Importer:
             self.add(e, ev.WorkflowExecutionFailed, failure=from_failure(wf.failure))
         elif kind == "EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED":
             self.add(e, ev.WorkflowExecutionCanceled)
+        elif kind == "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED":
+            term = e.workflow_execution_terminated_event_attributes
+            self.add(
+                e,
+                ev.WorkflowExecutionTerminated,
+                reason=term.reason,
+                details=to_values(term.details.payloads),
+            )
+        elif kind == "EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED":
+            ct = e.child_workflow_execution_terminated_event_attributes
+            self.add(
+                e,
+                ev.ChildWorkflowExecutionTerminated,
+                initiated_event_id=self.ref(ct.initiated_event_id, "initiated", e),
+            )
         elif kind == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW":
             wn = e.workflow_execution_continued_as_new_event_attributes
             self.add(

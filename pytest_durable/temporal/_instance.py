@@ -348,6 +348,17 @@ class TemporalWorkflowInstance:
                     self._child_failure(event.initiated_event_id, event.failure, event.retry_state)
                 )
                 return job
+            case ev.ChildWorkflowExecutionTerminated():
+                job = Job()
+                done = job.resolve_child_workflow_execution
+                done.seq = self._seq(event.initiated_event_id, "child")
+                terminated = {"class": "TerminatedError", "message": "Terminated"}
+                done.result.failed.failure.CopyFrom(
+                    self._child_failure(
+                        event.initiated_event_id, terminated, "NON_RETRYABLE_FAILURE"
+                    )
+                )
+                return job
             case ev.ChildWorkflowExecutionCanceled():
                 job = Job()
                 done = job.resolve_child_workflow_execution

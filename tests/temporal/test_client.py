@@ -8,11 +8,29 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    TerminatedError,
+    WorkflowAlreadyStartedError,
+)
 
 from pytest_durable.temporal import UnsupportedTemporalFeatureError, Worker, WorkflowEnvironment
 
-from .workflows import ChargeOnce, Checkout, Child, Order, Parent, charge, double
+from .workflows import (
+    CancelsSyncActivity,
+    ChargeOnce,
+    Checkout,
+    Child,
+    Order,
+    Parent,
+    Sleeper,
+    TerminatesChild,
+    charge,
+    double,
+    heartbeats_until_cancelled,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -115,3 +133,50 @@ async def test_what_needs_a_server_is_refused_by_name() -> None:
             )
             with pytest.raises(UnsupportedTemporalFeatureError, match="workflow updates"):
                 await handle.execute_update("anything")
+
+
+async def test_terminate_describe_pending_activities_and_eager_start() -> None:
+    async with await WorkflowEnvironment.start_time_skipping() as env:  # noqa: SIM117
+        async with Worker(
+            env.client,
+            task_queue="q",
+            workflows=[CancelsSyncActivity, Sleeper, TerminatesChild],
+            activities=[heartbeats_until_cancelled, double],
+        ):
+            handle = await env.client.start_workflow(
+                CancelsSyncActivity.run, id="sync", task_queue="q", request_eager_start=True
+            )
+            assert getattr(handle, "__temporal_eagerly_started") is True
+            pending = (await handle.describe()).raw_description.pending_activities
+            assert [p.activity_type.name for p in pending] == ["heartbeats_until_cancelled"]
+            await handle.cancel()
+            with pytest.raises(WorkflowFailureError) as caught:
+                await handle.result()
+            assert isinstance(caught.value.cause, CancelledError)
+            assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+
+            sleeper = await env.client.start_workflow(Sleeper.run, id="s", task_queue="q")
+            await sleeper.terminate("ops", reason="stuck")
+            with pytest.raises(WorkflowFailureError) as caught:
+                await sleeper.result()
+            assert isinstance(caught.value.cause, TerminatedError)
+            assert caught.value.cause.message == "stuck"
+            assert (await sleeper.describe()).status == WorkflowExecutionStatus.TERMINATED
+
+            again = await env.client.start_workflow(
+                Sleeper.run,
+                id="s",
+                task_queue="q",
+                id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+            )
+            replaced = await env.client.start_workflow(
+                Sleeper.run,
+                id="s",
+                task_queue="q",
+                id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+            )
+            assert replaced.run_id != again.run_id
+
+            parent = await env.client.start_workflow(TerminatesChild.run, id="p", task_queue="q")
+            await env.client.get_workflow_handle("sleepy-child").terminate()
+            assert await parent.result() == "TerminatedError"

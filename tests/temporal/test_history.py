@@ -31,6 +31,7 @@ from .workflows import (
     Patched,
     PatchedRemoved,
     Sleeper,
+    TerminatesChild,
     Waits,
     charge,
     double,
@@ -66,6 +67,14 @@ def _runs(env: DurableEnvironment) -> list[tuple[type, list]]:  # type: ignore[t
     with pytest.raises(WorkflowFailureError):
         handle.result()
     out.append((Sleeper, handle.histories))
+    terminated = env.start(Sleeper.run, id="terminated")
+    terminated.terminate(reason="ops")
+    out.append((Sleeper, terminated.histories))
+    env.register_workflow(Sleeper)
+    parent = env.start(TerminatesChild.run)
+    env.get_handle("sleepy-child").terminate()
+    parent.result()
+    out.append((TerminatesChild, parent.histories))
     return out
 
 
@@ -84,12 +93,13 @@ async def test_temporalios_replayer_replays_our_exported_histories(env: DurableE
         for history in histories:
             exported = WorkflowHistory.from_json(history.workflow_id, to_temporal_json(history))
             replayer = SdkReplayer(
-                workflows=[workflow, Child], workflow_runner=UnsandboxedWorkflowRunner()
+                workflows=list({workflow, Child, Sleeper}),
+                workflow_runner=UnsandboxedWorkflowRunner(),
             )
             result = await replayer.replay_workflow(exported, raise_on_replay_failure=False)
             assert result.replay_failure is None, (workflow.__name__, result.replay_failure)
             replayed.append(workflow.__name__)
-    assert len(replayed) == 9  # Counter continued as new once: two runs
+    assert len(replayed) == 11  # Counter continued as new once: two runs
 
 
 def test_export_then_import_keeps_every_event(env: DurableEnvironment) -> None:
@@ -150,10 +160,10 @@ def test_an_event_kind_the_engine_lacks_is_refused_by_name() -> None:
             {
                 "eventId": "2",
                 "eventTime": "2030-01-01T00:00:00Z",
-                "eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED",
-                "workflowExecutionTerminatedEventAttributes": {"reason": "ops"},
+                "eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT",
+                "workflowExecutionTimedOutEventAttributes": {},
             },
         ]
     }
-    with pytest.raises(HistoryFormatError, match="EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED"):
+    with pytest.raises(HistoryFormatError, match="EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT"):
         from_temporal_json(doc, workflow_id="w")

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 SHORT = timedelta(seconds=5)
 
@@ -287,3 +287,38 @@ class CheckoutReordered:
     async def run(self, order: Order) -> str:
         await workflow.sleep(5)
         return "changed"
+
+
+@activity.defn
+def heartbeats_until_cancelled() -> str:
+    import time
+
+    while True:
+        activity.heartbeat()
+        time.sleep(0.01)
+
+
+@workflow.defn
+class CancelsSyncActivity:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_activity(
+                heartbeats_until_cancelled,
+                start_to_close_timeout=timedelta(hours=1),
+                heartbeat_timeout=timedelta(seconds=30),
+            )
+        finally:
+            await workflow.execute_activity(double, 3, start_to_close_timeout=SHORT)
+        return "unreachable"
+
+
+@workflow.defn
+class TerminatesChild:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_child_workflow(Sleeper.run, id="sleepy-child")
+        except ChildWorkflowError as err:
+            return f"{type(err.cause).__name__}"
+        return "unreachable"
