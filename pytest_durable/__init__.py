@@ -43,6 +43,7 @@ from .errors import (  # light: enum and datetime only
     UnknownNameError,
     UnknownQueryError,
     UnknownSignalError,
+    UnknownUpdateError,
     UnknownWorkflowError,
     UnreachedFaultError,
     WorkflowAlreadyStartedError,
@@ -50,6 +51,7 @@ from .errors import (  # light: enum and datetime only
     WorkflowDeadlockError,
     WorkflowFailureError,
     WorkflowNotRunningError,
+    WorkflowUpdateFailedError,
     is_cancelled_exception,
 )
 
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
         MockWorkflow,
         WorkflowCall,
         WorkflowHandle,
+        WorkflowUpdateHandle,
     )
     from .fixtures._faults import FaultPlan
 
@@ -104,6 +107,7 @@ _EXPORTS: dict[str, str] = {
     "MockWorkflow": ".fixtures",
     "WorkflowCall": ".fixtures",
     "WorkflowHandle": ".fixtures",
+    "WorkflowUpdateHandle": ".fixtures",
     "FaultPlan": ".fixtures._faults",
 }
 
@@ -158,6 +162,7 @@ __all__ = [
     "UnknownNameError",
     "UnknownQueryError",
     "UnknownSignalError",
+    "UnknownUpdateError",
     "UnknownWorkflowError",
     "UnreachedFaultError",
     "VirtualClock",
@@ -167,8 +172,10 @@ __all__ = [
     "WorkflowDeadlockError",
     "WorkflowFailureError",
     "WorkflowHandle",
+    "WorkflowUpdateHandle",
     "WorkflowNotRunningError",
     "WorkflowStatus",
+    "WorkflowUpdateFailedError",
     "__version__",
     "activity",
     "is_cancelled_exception",

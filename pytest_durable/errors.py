@@ -44,6 +44,10 @@ class UnknownQueryError(UnknownNameError):
     """A query name that the workflow does not define."""
 
 
+class UnknownUpdateError(UnknownNameError):
+    """An update name that the workflow does not define."""
+
+
 class InvalidArgumentError(DurableError, ValueError):
     """An argument is out of range or missing (e.g. an activity without a timeout)."""
 
@@ -348,6 +352,27 @@ class WorkflowFailureError(DurableError):
     @property
     def cause(self) -> BaseException:
         """The failure that ended the workflow."""
+        assert self.__cause__ is not None
+        return self.__cause__
+
+
+class WorkflowUpdateFailedError(DurableError):
+    """An update was rejected by its validator, or its handler failed; :attr:`cause` says how.
+
+    As on Temporal's client, the cause is the failure as it crossed the wire: an
+    :class:`ApplicationError` whose ``type`` is the class name of what the validator or handler
+    raised (or the ``ApplicationError`` it raised itself).
+    """
+
+    def __init__(self, message: str, *, cause: BaseException, update_id: str, name: str) -> None:
+        super().__init__(message)
+        self.__cause__ = cause
+        self.update_id = update_id
+        self.name = name
+
+    @property
+    def cause(self) -> BaseException:
+        """Why the update failed."""
         assert self.__cause__ is not None
         return self.__cause__
 

@@ -14,13 +14,14 @@ import sys
 import uuid as _uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn, TypeVar, TypeVarTuple, overload
+from typing import Any, Generic, NoReturn, ParamSpec, TypeVar, TypeVarTuple, overload
 
 from .common import RetryPolicy, call_arguments, to_ns
 from .engine._definitions import (
     WORKFLOW_ATTR,
     QueryDefinition,
     SignalDefinition,
+    UpdateDefinition,
     WorkflowDefinition,
     activity_definition,
     workflow_definition,
@@ -66,6 +67,7 @@ __all__ = [
     "start_activity",
     "start_child_workflow",
     "time_ns",
+    "update",
     "uuid4",
     "wait_condition",
 ]
@@ -75,6 +77,7 @@ _R = TypeVar("_R")
 _S = TypeVar("_S")
 _Ts = TypeVarTuple("_Ts")
 _F = TypeVar("_F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
 
 
 # --- definitions -------------------------------------------------------------------------------
@@ -113,6 +116,7 @@ def _build_definition(
     run_fns = []
     signals: dict[str, SignalDefinition] = {}
     queries: dict[str, QueryDefinition] = {}
+    updates: dict[str, UpdateDefinition] = {}
     method_names: dict[str, str] = {}
     for attr, member in inspect.getmembers(cls):
         kind = getattr(member, "__durable_kind__", None)
@@ -129,6 +133,19 @@ def _build_definition(
                 method=member,
                 is_async=inspect.iscoroutinefunction(member),
                 signature=Signature.of(member, skip_self=True, localns=localns),
+            )
+            method_names[attr] = handler_name
+        elif kind == "update":
+            handler_name = member.__durable_handler_name__
+            if handler_name in updates:
+                raise InvalidDefinitionError(
+                    f"workflow {cls.__qualname__} defines update {handler_name!r} twice"
+                )
+            updates[handler_name] = UpdateDefinition(
+                name=handler_name,
+                method=member,
+                signature=Signature.of(member, skip_self=True, localns=localns),
+                validator=getattr(member, "__durable_validator__", None),
             )
             method_names[attr] = handler_name
         elif kind == "query":
@@ -171,6 +188,7 @@ def _build_definition(
         signals=signals,
         queries=queries,
         method_names=method_names,
+        updates=updates,
     )
 
 
@@ -215,6 +233,63 @@ def query(fn: _F | None = None, /, *, name: str | None = None) -> _F | Callable[
         f.__durable_kind__ = "query"  # type: ignore[attr-defined]
         f.__durable_handler_name__ = name or f.__name__  # type: ignore[attr-defined]
         return f
+
+    return decorate(fn) if fn is not None else decorate
+
+
+class UpdateMethod(Generic[_P, _R]):
+    """An ``@workflow.update`` method: callable as before, with ``.validator`` to decorate one.
+
+    Only the type checker sees this class; at run time the method itself is returned.
+    """
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:  # pragma: no cover
+        raise NotImplementedError
+
+    def validator(self, fn: Callable[_P, None]) -> Callable[_P, None]:  # pragma: no cover
+        """Mark ``fn`` (same parameters, a plain ``def``) as this update's validator."""
+        raise NotImplementedError
+
+
+@overload
+def update(fn: Callable[_P, _R], /) -> UpdateMethod[_P, _R]: ...
+@overload
+def update(
+    *, name: str | None = None
+) -> Callable[[Callable[_P, _R]], UpdateMethod[_P, _R]]: ...
+def update(
+    fn: Callable[_P, _R] | None = None, /, *, name: str | None = None
+) -> UpdateMethod[_P, _R] | Callable[[Callable[_P, _R]], UpdateMethod[_P, _R]]:
+    """Mark a method as an update handler, sync or ``async def``.
+
+    The handler may change state and await activities and timers; its return value (or the
+    failure it raises) goes back to the caller.
+
+    As in Temporal, ``@<method>.validator`` marks a plain ``def`` with the same parameters that
+    runs first, read-only: raising rejects the update, which then leaves no trace in history.
+    An accepted update records ``WorkflowExecutionUpdateAccepted`` and, once its handler
+    returns or raises a failure, ``WorkflowExecutionUpdateCompleted``.
+    """
+
+    def decorate(f: Callable[_P, _R]) -> UpdateMethod[_P, _R]:
+        if not callable(f):
+            raise InvalidDefinitionError(f"@workflow.update decorates a method, got {f!r}")
+        target: Any = f
+
+        def validator(v: Callable[_P, None]) -> Callable[_P, None]:
+            if inspect.iscoroutinefunction(v):
+                raise InvalidDefinitionError(
+                    f"the validator {v.__qualname__} of update {target.__durable_handler_name__!r}"
+                    " must be a plain 'def': validators are read-only and cannot await"
+                )
+            target.__durable_validator__ = v
+            return v
+
+        target.__durable_kind__ = "update"
+        target.__durable_handler_name__ = name or f.__name__
+        target.validator = validator
+        result: UpdateMethod[_P, _R] = target
+        return result
 
     return decorate(fn) if fn is not None else decorate
 

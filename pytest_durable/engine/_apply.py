@@ -138,6 +138,8 @@ def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
             | ev.WorkflowExecutionCanceled()
             | ev.WorkflowExecutionContinuedAsNew()
             | ev.WorkflowExecutionTerminated()
+            | ev.WorkflowExecutionUpdateAccepted()
+            | ev.WorkflowExecutionUpdateCompleted()
         ):
             # The run's start, task boundaries and the workflow's own commands answer nothing;
             # a termination closes the run without another task.

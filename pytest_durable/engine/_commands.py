@@ -320,6 +320,82 @@ class RequestCancelChild(Command):
         return _cancels(self.target.event_id, event.initiated_event_id)
 
 
+# --- updates -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class AcceptUpdate(Command):
+    """Accept an update whose validator passed (or that replay re-delivers)."""
+
+    update_id: str
+    name: str
+    args: list[Any]
+
+    event_type = ev.WorkflowExecutionUpdateAccepted
+
+    def to_event(self, event_id: int, now_ns: int, new_run_id: NewRunId) -> ev.Event:
+        return ev.WorkflowExecutionUpdateAccepted(
+            event_id=event_id,
+            time_ns=now_ns,
+            update_id=self.update_id,
+            update_name=self.name,
+            input=self.args,
+        )
+
+    def describe(self) -> str:
+        return f"AcceptUpdate(update_name={self.name!r})"
+
+    def compare(self, event: ev.Event) -> Difference | None:
+        assert isinstance(event, ev.WorkflowExecutionUpdateAccepted)
+        if (self.update_id, self.name) != (event.update_id, event.update_name):
+            return Difference(
+                f"the code accepts update {self.name!r} ({self.update_id}), history accepted "
+                f"{event.update_name!r} ({event.update_id})",
+                breaking=True,
+            )
+        return None
+
+
+@dataclass(slots=True, kw_only=True)
+class CompleteUpdate(Command):
+    """Report an accepted update's outcome: a result (encoded) or a failure."""
+
+    update_id: str
+    accepted: AcceptUpdate
+    result: Any = None
+    failure: dict[str, Any] | None = None
+
+    event_type = ev.WorkflowExecutionUpdateCompleted
+
+    def to_event(self, event_id: int, now_ns: int, new_run_id: NewRunId) -> ev.Event:
+        return ev.WorkflowExecutionUpdateCompleted(
+            event_id=event_id,
+            time_ns=now_ns,
+            update_id=self.update_id,
+            accepted_event_id=_target_id(self.accepted),
+            result=self.result,
+            failure=self.failure,
+        )
+
+    def describe(self) -> str:
+        return f"CompleteUpdate(update_id={self.update_id!r})"
+
+    def compare(self, event: ev.Event) -> Difference | None:
+        assert isinstance(event, ev.WorkflowExecutionUpdateCompleted)
+        if self.update_id != event.update_id:
+            return Difference(
+                f"the code completes update {self.update_id!r}, history completed "
+                f"{event.update_id!r}",
+                breaking=True,
+            )
+        if (self.result, self.failure) != (event.result, event.failure):
+            return Difference(
+                f"update {self.update_id!r} has another outcome than the recorded one",
+                breaking=False,
+            )
+        return None
+
+
 # --- closing the run ---------------------------------------------------------------------------
 
 
@@ -431,6 +507,8 @@ WorkflowCommand: TypeAlias = (
     | RecordMarker
     | StartChildWorkflow
     | RequestCancelChild
+    | AcceptUpdate
+    | CompleteUpdate
     | CompleteWorkflow
     | FailWorkflow
     | CancelWorkflow

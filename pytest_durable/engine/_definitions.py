@@ -77,6 +77,16 @@ class QueryDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateDefinition:
+    """An update handler method (sync or async) and its optional validator."""
+
+    name: str
+    method: Callable[..., Any]
+    signature: Signature
+    validator: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowDefinition:
     """A workflow class: its name, run method, signals and queries."""
 
@@ -88,6 +98,7 @@ class WorkflowDefinition:
     queries: Mapping[str, QueryDefinition] = field(default_factory=dict)
     #: Signal and query method name -> registered name, for resolving method references.
     method_names: Mapping[str, str] = field(default_factory=dict)
+    updates: Mapping[str, UpdateDefinition] = field(default_factory=dict)
     #: Builds a run's instance when another runtime runs the code (the Temporal SDK front-end):
     #: called as ``runtime(definition, started, deadlock_budget_s=...)``; None runs our own.
     runtime: Callable[..., Any] | None = field(default=None, repr=False)
@@ -100,8 +111,12 @@ class WorkflowDefinition:
         """Resolve a query method reference or name to its registered name."""
         return self._handler_name(ref, self.queries, "query")
 
+    def update_name(self, ref: Any) -> str:
+        """Resolve an update method reference or name to its registered name."""
+        return self._handler_name(ref, self.updates, "update")
+
     def _handler_name(self, ref: Any, table: Mapping[str, Any], what: str) -> str:
-        from ..errors import UnknownQueryError, UnknownSignalError
+        from ..errors import UnknownQueryError, UnknownSignalError, UnknownUpdateError
 
         name: str
         if isinstance(ref, str):
@@ -112,8 +127,12 @@ class WorkflowDefinition:
             )
         if name not in table:
             known = ", ".join(sorted(table)) or "none"
-            error = UnknownSignalError if what == "signal" else UnknownQueryError
-            plural = "signals" if what == "signal" else "queries"
+            error = {
+                "signal": UnknownSignalError,
+                "query": UnknownQueryError,
+                "update": UnknownUpdateError,
+            }[what]
+            plural = {"signal": "signals", "query": "queries", "update": "updates"}[what]
             raise error(
                 f"workflow {self.name!r} has no {what} named {name!r}; its {plural}: {known}"
             )

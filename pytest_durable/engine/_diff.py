@@ -23,7 +23,9 @@ from ._timeline import describe_event
 RUN_IDENTITY_KEYS = frozenset({"run_id", "first_run_id", "new_run_id", "randomness_seed"})
 
 #: Fields holding the id of another event of the same history.
-_REFERENCE_KEYS = frozenset({"scheduled_event_id", "started_event_id", "initiated_event_id"})
+_REFERENCE_KEYS = frozenset(
+    {"scheduled_event_id", "started_event_id", "initiated_event_id", "accepted_event_id"}
+)
 
 #: Fields that name what an event concerns: events align only when these agree.
 _IDENTITY_KEYS = (

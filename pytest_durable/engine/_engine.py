@@ -29,8 +29,10 @@ from ._activity_server import ActivityServer
 from ._activity_worker import ActivityWorker, Attempt, InlineActivity
 from ._clock import Clock, VirtualTimeLoop
 from ._commands import (
+    AcceptUpdate,
     CancelTimer,
     CancelWorkflow,
+    CompleteUpdate,
     CompleteWorkflow,
     ContinueAsNew,
     FailWorkflow,
@@ -43,7 +45,7 @@ from ._commands import (
     WorkflowCommand,
 )
 from ._definitions import ActivityDefinition, WorkflowDefinition
-from ._failure import encode_failure, error_type_of
+from ._failure import decode_failure, encode_failure, error_type_of
 from ._instance import WorkflowInstance
 from ._observers import EventsAppended, Notice, Observer, Observers, RunClosed
 from ._payload import decode, encode
@@ -61,6 +63,7 @@ from ._runs import (
     _Run,
 )
 from ._store import InMemoryStore, Store
+from ._updates import UpdateRequest, UpdateState
 from ._workflow_worker import WorkflowTaskQueue, WorkflowWorker
 
 ActivityImpl = ActivityDefinition | InlineActivity
@@ -474,7 +477,16 @@ class Engine:
         if limit is not None and len(run.events) >= limit:
             self._history_limit_reached(run, limit)
         now = self.clock.now_ns()
-        instance, commands = self.workflow_worker.activate(run, now)
+        requests, run.update_requests = run.update_requests, []
+        instance, commands = self.workflow_worker.activate(run, now, requests)
+        if requests:
+            if instance.rejected:
+                self._reject_updates(run, instance)
+            if not commands and run.delivered == len(run.events):
+                # Only rejected updates: as on Temporal, they leave no trace in history.
+                if not self.cache_instances:
+                    self._evict(run)
+                return
         base = len(run.events)
         new: list[ev.Event] = [ev.WorkflowTaskCompleted(event_id=base + 1, time_ns=now)]
         for command in commands:
@@ -487,6 +499,7 @@ class Engine:
             # The instance ran a task history never recorded: drop it, re-read, re-drive (as
             # Temporal evicts on a failed workflow task).
             self._resync(run, error)
+            run.update_requests[:0] = requests  # delivered again by the re-driven task
             self._schedule_task(run)
             return
         run.delivered = len(run.events)
@@ -496,6 +509,33 @@ class Engine:
             run.closing = True
         for command, event in zip(commands, new[1:], strict=True):
             self._carry_out(run, command, event)
+
+    def _reject_updates(self, run: _Run, instance: WorkflowInstance) -> None:
+        """Fail the updates the workflow rejected, with the reason as it crosses the wire."""
+        for update_id, reason in instance.rejected:
+            state = run.updates.get(update_id)
+            if state is not None:
+                state.finish(error=decode_failure(encode_failure(reason)))
+        instance.rejected.clear()
+
+    def update(
+        self, workflow_id: str, name: str, args: Sequence[Any], update_id: str
+    ) -> UpdateState:
+        """Send an update (``args`` encoded) to the open run; it is delivered in the next task.
+
+        An ``update_id`` this run has already seen returns that update's state (Temporal
+        deduplicates updates by id).
+        """
+        run = self._open_run(workflow_id, f"update {name!r}")
+        run.definition.update_name(name)  # an unknown name raises, listing the known ones
+        existing = run.updates.get(update_id)
+        if existing is not None:
+            return existing
+        state = UpdateState(update_id, name, self.loop.create_future())
+        run.updates[update_id] = state
+        run.update_requests.append(UpdateRequest(update_id, name, list(args)))
+        self._schedule_task(run)
+        return state
 
     def _history_limit_reached(self, run: _Run, limit: int) -> None:
         """Stop a run whose history outgrew ``limit``: raised on the host loop, it ends the drive.
@@ -569,6 +609,17 @@ class Engine:
                 )
             case RecordMarker():
                 pass  # a marker asks nothing of the host
+            case AcceptUpdate():
+                state = run.updates.get(command.update_id)
+                if state is not None:
+                    state.accepted = True
+            case CompleteUpdate():
+                state = run.updates.get(command.update_id)
+                if state is not None:
+                    if command.failure is not None:
+                        state.finish(error=decode_failure(command.failure))
+                    else:
+                        state.finish(result=command.result)
             case _:
                 assert_never(command)
 
@@ -688,6 +739,17 @@ class Engine:
         run.status = status
         run.result = result
         run.exception = exception
+        for state in run.updates.values():
+            # Temporal's answer to an update whose workflow closed before it completed.
+            state.finish(
+                error=ApplicationError(
+                    "Workflow Update failed because the Workflow completed before the Update "
+                    "completed.",
+                    type="AcceptedUpdateCompletedWorkflow",
+                    non_retryable=True,
+                )
+            )
+        run.update_requests.clear()
         for timer in run.timers.values():
             timer.cancel()
         run.timers.clear()

@@ -131,6 +131,37 @@ class WorkflowExecutionCancelRequested(Event):
     reason: str = ""
 
 
+# --- updates -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionUpdateAccepted(Event):
+    """The workflow accepted an update (its validator passed); the handler runs next.
+
+    A rejected update leaves no event, as on Temporal. Replay re-delivers the update to its
+    handler from this event, in the task that accepted it.
+    """
+
+    update_id: str
+    update_name: str
+    input: list[Any]
+    is_command = True
+
+    def describe(self) -> str:
+        return f"WorkflowExecutionUpdateAccepted(update_name={self.update_name!r})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowExecutionUpdateCompleted(Event):
+    """An accepted update's handler finished: ``result``, or ``failure`` if it raised."""
+
+    update_id: str
+    accepted_event_id: int
+    result: Any = None
+    failure: dict[str, Any] | None = field(default=None, metadata=_FAILURE)
+    is_command = True
+
+
 # --- activities --------------------------------------------------------------------------------
 
 
@@ -328,6 +359,8 @@ HistoryEvent: TypeAlias = (
     | WorkflowExecutionTerminated
     | WorkflowExecutionSignaled
     | WorkflowExecutionCancelRequested
+    | WorkflowExecutionUpdateAccepted
+    | WorkflowExecutionUpdateCompleted
     | ActivityTaskScheduled
     | ActivityTaskStarted
     | ActivityTaskCompleted

@@ -55,6 +55,7 @@ from ._location import user_location as user_location
 from ._loop import DurableTimerHandle, WorkflowEventLoop
 from ._payload import encode
 from ._runtime import WorkflowInfo as WorkflowInfo
+from ._updates import UpdateRequest, deliver_update
 from ._watchdog import WATCHDOG
 
 
@@ -82,6 +83,10 @@ class WorkflowInstance:
         self._random: random.Random | None = None
         self.replaying = False
         self.query_mode: str | None = None
+        #: What read-only code is running outside a query (an update's validator), if any.
+        self.read_only: str | None = None
+        #: Updates rejected during the current activation: (update id, why), for the engine.
+        self.rejected: list[tuple[str, BaseException]] = []
         self.commands: list[WorkflowCommand] = []
         self.by_event: dict[int, ScheduleActivity | StartTimer | StartChildWorkflow] = {}
         self.conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
@@ -129,8 +134,12 @@ class WorkflowInstance:
         *,
         replaying: bool,
         recorded_patches: frozenset[str] = frozenset(),
+        updates: Sequence[UpdateRequest] = (),
     ) -> list[WorkflowCommand]:
-        """Apply ``events``, run the code until it blocks, return the commands it issued."""
+        """Apply ``events``, deliver ``updates``, run the code until it blocks.
+
+        Returns the commands the code issued; rejected updates are left in :attr:`rejected`.
+        """
         self.now_ns = now_ns
         self.replaying = replaying
         self.recorded_patches = recorded_patches
@@ -141,7 +150,7 @@ class WorkflowInstance:
         fired = False
         try:
             try:
-                _apply_in_order(self, events)
+                _apply_in_order(self, events, updates)
                 if self.main_task is None and not self.closed:
                     self._start_main()
                 self._run_until_blocked()
@@ -162,6 +171,26 @@ class WorkflowInstance:
         command.event_id = event_id
         if isinstance(command, ScheduleActivity | StartTimer | StartChildWorkflow):
             self.by_event[event_id] = command
+
+    @property
+    def context(self) -> contextvars.Context:
+        """The context every piece of this run's code runs in."""
+        return self._context
+
+    def ensure_object(self) -> bool:
+        """Construct the workflow object (once); False if its constructor failed."""
+        return self._ensure_object()
+
+    def run_read_only(self, what: str, fn: Callable[..., Any], args: Sequence[Any]) -> Any:
+        """Call ``fn(obj, *args)`` as workflow code that may issue nothing (``what`` it is)."""
+        self.read_only = what
+        previous = asyncio._get_running_loop()
+        asyncio._set_running_loop(self.loop)
+        try:
+            return self._context.run(fn, self.obj, *args)
+        finally:
+            asyncio._set_running_loop(previous)
+            self.read_only = None
 
     def _ensure_object(self) -> bool:
         """Construct the workflow object (once); False if its constructor failed."""
@@ -390,6 +419,11 @@ class WorkflowInstance:
         """Refuse commands from queries, which must be read-only, and from evicted code."""
         if self.evicted:
             raise _WorkflowEvicted(f"an evicted workflow instance tried to {what}")
+        if self.read_only is not None:
+            raise QueryError(
+                f"{self.read_only} tried to {what}; it must be read-only: decide whether to "
+                "accept the update, and leave the work to the update's handler"
+            )
         if self.query_mode is not None:
             raise QueryError(
                 f"query {self.query_mode!r} tried to {what}; queries are read-only and must "
@@ -575,12 +609,14 @@ def _close_quietly(coro: Any) -> None:
         pass
 
 
-def _apply_in_order(instance: WorkflowInstance, events: Iterable[ev.Event]) -> None:
-    """Apply a task's events: signals first, then the rest, each group in history order.
+def _apply_in_order(
+    instance: WorkflowInstance, events: Iterable[ev.Event], updates: Sequence[UpdateRequest]
+) -> None:
+    """Apply a task's events: signals, then updates, then the rest, each group in its order.
 
-    Temporal's order: the handlers of every signal in a task run before the code waiting on
-    the task's other events (activity results, timers, a cancellation) resumes, so that code
-    sees every signal that arrived with them.
+    Temporal's order: the handlers of every signal and update in a task start before the code
+    waiting on the task's other events (activity results, timers, a cancellation) resumes, so
+    that code sees every message that arrived with them.
     """
     later: list[ev.Event] = []
     for event in events:
@@ -588,6 +624,8 @@ def _apply_in_order(instance: WorkflowInstance, events: Iterable[ev.Event]) -> N
             apply_event(instance, event)
         else:
             later.append(event)
+    for request in updates:
+        deliver_update(instance, request)
     for event in later:
         apply_event(instance, event)
 

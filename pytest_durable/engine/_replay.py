@@ -10,6 +10,7 @@ from ..errors import HistoryFormatError, NondeterminismError, WorkflowDeadlockEr
 from . import _events as ev
 from ._commands import PATCH_MARKER, FailWorkflow, RecordMarker, WorkflowCommand
 from ._instance import WorkflowInstance
+from ._updates import UpdateRequest
 
 
 class ReplayDivergenceWarning(UserWarning):
@@ -209,9 +210,25 @@ def replay_into(
             patches = frozenset(
                 patch_id for e in recorded if (patch_id := _patch_id(e)) is not None
             )
-            commands = instance.activate(
-                inputs, event.time_ns, replaying=True, recorded_patches=patches
-            )
+            # Accepted updates are re-delivered (without their validators) in the task that
+            # accepted them, so their handlers run again.
+            updates = [
+                UpdateRequest(e.update_id, e.update_name, e.input, run_validator=False)
+                for e in recorded
+                if isinstance(e, ev.WorkflowExecutionUpdateAccepted)
+            ]
+            if updates:
+                commands = instance.activate(
+                    inputs,
+                    event.time_ns,
+                    replaying=True,
+                    recorded_patches=patches,
+                    updates=updates,
+                )
+            else:  # the plain call: another front-end's instances take no updates
+                commands = instance.activate(
+                    inputs, event.time_ns, replaying=True, recorded_patches=patches
+                )
             match_commands(
                 instance,
                 commands,

@@ -13,6 +13,7 @@ from ._clock import TimerHandle
 from ._definitions import WorkflowDefinition
 from ._instance import WorkflowInstance
 from ._store import RunKey
+from ._updates import UpdateRequest, UpdateState
 
 #: Run statuses, as tests see them (the closed ones match ``History.status``).
 RUNNING = WorkflowStatus.RUNNING
@@ -46,6 +47,8 @@ class _Run:
         "status",
         "task_scheduled",
         "timers",
+        "update_requests",
+        "updates",
         "workflow_id",
     )
 
@@ -74,6 +77,9 @@ class _Run:
         self.activities: dict[int, Any] = {}
         self.timers: dict[int, TimerHandle] = {}
         self.children: dict[int, str] = {}
+        #: Updates waiting for the next workflow task, and every update sent to this run by id.
+        self.update_requests: list[UpdateRequest] = []
+        self.updates: dict[str, UpdateState] = {}
 
     @property
     def next_event_id(self) -> int:

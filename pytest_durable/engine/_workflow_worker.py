@@ -11,13 +11,14 @@ each, so a queued task interleaves with other host work exactly as it is schedul
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from . import _events as ev
 from ._commands import WorkflowCommand
 from ._instance import WorkflowInstance
 from ._replay import replay_into
+from ._updates import UpdateRequest
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -57,12 +58,20 @@ class WorkflowWorker:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def activate(self, run: _Run, now_ns: int) -> tuple[WorkflowInstance, list[WorkflowCommand]]:
-        """Run one task: feed the run's instance the events it has not seen, at ``now_ns``."""
+    def activate(
+        self, run: _Run, now_ns: int, updates: Sequence[UpdateRequest] = ()
+    ) -> tuple[WorkflowInstance, list[WorkflowCommand]]:
+        """Run one task: feed the run's instance the events it has not seen, at ``now_ns``.
+
+        ``updates`` are delivered in the same task (rejected ones are left on the instance).
+        """
         instance = run.instance
         if instance is None:
             instance = self.rebuild(run)
         inputs = run.events[run.delivered :]
+        if updates:
+            return instance, instance.activate(inputs, now_ns, replaying=False, updates=updates)
+        # Without updates, the plain call: another front-end's instances take no updates.
         return instance, instance.activate(inputs, now_ns, replaying=False)
 
     def rebuild(self, run: _Run) -> WorkflowInstance:
