@@ -484,7 +484,7 @@ class Engine:
                 self._reject_updates(run, instance)
             if not commands and run.delivered == len(run.events):
                 # Only rejected updates: as on Temporal, they leave no trace in history.
-                if not self.cache_instances:
+                if self.replay_every_task:
                     self._evict(run)
                 return
         base = len(run.events)
