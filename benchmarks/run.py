@@ -26,6 +26,7 @@ SUITES = [
     "examples",
     "plugin",
     "faults",
+    "recorded",
 ]
 
 

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Generator, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .errors import InvalidArgumentError
+from .errors import DurableError, InvalidArgumentError
 from .fixtures._config import (
     INTERRUPT_NOTE_PREFIX,
     MARKER_HELP,
@@ -45,6 +46,7 @@ from .fixtures._golden_session import GoldenSession
 if TYPE_CHECKING:  # the engine loads when a fixture or hook first needs it, not on import
     from .fixtures import ActivityEnvironment, DurableEnvironment
     from .fixtures._goldens import GoldenHistory
+    from .fixtures._recorded import WorkflowModules
 
 CONFIG_KEY = pytest.StashKey[DurableConfig]()
 """The session's resolved settings, in ``config.stash``."""
@@ -55,6 +57,8 @@ _USED_ENVIRONMENT = pytest.StashKey["tuple[DurableEnvironment, DurableConfig]"](
 GOLDENS_KEY = pytest.StashKey[GoldenSession]()
 """The session's golden files: used, written, unused (see :mod:`.fixtures._golden_session`)."""
 
+_HISTORY_PATHS = pytest.StashKey[list[Path]]()
+_WORKFLOW_MODULES = pytest.StashKey["WorkflowModules"]()
 _ENV_FIXTURES = ("durable_env", "activity_env")
 _GOLDENS_WORKEROUTPUT = "durable_goldens"
 _ASYNC_MARKERS = ("asyncio", "anyio", "trio")
@@ -106,6 +110,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             type=setting.ini_type,
             default=False if setting.ini_type == "bool" else "",
         )
+    parser.addini(
+        "durable_history_paths",
+        help="folders of recorded workflow histories (JSON), each file collected as a test "
+        "that replays it against today's code (needs durable_workflow_modules)",
+        type="paths",
+        default=[],
+    )
+    parser.addini(
+        "durable_workflow_modules",
+        help="where recorded histories' workflow code is: 'package.module' (its workflow "
+        "classes) or 'package.module:Class', space-separated",
+        type="args",
+        default=[],
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -126,11 +144,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(InterruptReport(config), "durable-interrupt")
     if settings.report is not None and not hasattr(config, "workerinput"):
         config.pluginmanager.register(CoverageReport(settings.report), "durable-coverage")
+    config.stash[_HISTORY_PATHS] = _history_paths(config)
     goldens = GoldenSession(update=settings.update_goldens, root=config.rootpath)
     config.stash[GOLDENS_KEY] = goldens
     config.pluginmanager.register(GoldenHooks(goldens), "durable-goldens")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(settings), "durable-xdist")
+
+
+def _history_paths(config: pytest.Config) -> list[Path]:
+    """``durable_history_paths``, each checked to exist."""
+    paths: list[Path] = config.getini("durable_history_paths")
+    where = f"ini key durable_history_paths in {config.inipath}"
+    for path in paths:
+        if not path.is_dir():
+            raise pytest.UsageError(
+                f"{where}: {path} is not a folder (paths are relative to the ini file's folder); "
+                "create it, fix the path, or remove the entry"
+            )
+    if paths and not config.getini("durable_workflow_modules"):
+        raise pytest.UsageError(
+            f"{where}: recorded histories need their workflow code: set "
+            'durable_workflow_modules, e.g. durable_workflow_modules = ["shop.workflows"]'
+        )
+    return paths
 
 
 def _read_ini(config: pytest.Config, setting: Setting) -> object:
@@ -365,6 +402,67 @@ class InterruptReport:
         reporter.write_sep("-", _TIMELINE_SECTION)
         for note in notes:
             reporter.write_line(note)
+# --- recorded histories as tests ---------------------------------------------------------------
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """A history file under ``durable_history_paths`` is a test that replays it."""
+    if file_path.suffix != ".json" or file_path.name.endswith(".received.json"):
+        return None
+    roots = parent.config.stash.get(_HISTORY_PATHS, [])
+    if not any(root == file_path.parent or root in file_path.parents for root in roots):
+        return None
+    return HistoryFile.from_parent(parent, path=file_path)
+
+
+class HistoryFile(pytest.File):
+    """A recorded history: one test, which replays it."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        """The one replay of this file."""
+        yield HistoryReplay.from_parent(self, name="replay")
+
+
+class HistoryReplay(pytest.Item):
+    """Replays a recorded history against the workflow code of ``durable_workflow_modules``."""
+
+    def runtest(self) -> None:
+        """Replay; a failure is a NondeterminismError or a RecordedHistoryError."""
+        from .fixtures._recorded import replay_recorded
+
+        source = self.nodeid.split("::")[0]
+        replay_recorded(self.path, _workflow_modules(self.config), source=source)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str | Any:
+        """Our errors say all there is to say (file, place, fix); others get a traceback."""
+        from .engine._replay import ReplayDivergenceWarning
+
+        if isinstance(excinfo.value, DurableError | ReplayDivergenceWarning):
+            return f"{type(excinfo.value).__name__}: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        """Where the test is: the history file."""
+        return self.path, None, f"replay {self.nodeid.split('::')[0]}"
+
+
+def _workflow_modules(config: pytest.Config) -> WorkflowModules:
+    modules = config.stash.get(_WORKFLOW_MODULES, None)
+    if modules is None:
+        from .fixtures._recorded import WorkflowModules
+
+        modules = WorkflowModules.load(
+            config.getini("durable_workflow_modules"),
+            where=f"ini key durable_workflow_modules in {config.inipath}",
+        )
+        config.stash[_WORKFLOW_MODULES] = modules
+    return modules
+
+
 # --- golden files: collection, outcomes, writes, unused ----------------------------------------
 
 

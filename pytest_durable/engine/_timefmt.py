@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_WHOLE_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
 def format_time(ns: int) -> str:
@@ -27,9 +30,20 @@ def parse_time(text: str) -> int:
         if not frac.isdigit() or len(frac) > 9:
             raise ValueError(f"bad fractional seconds in {text!r}")
         frac_ns = int(frac.ljust(9, "0"))
-    moment = dt.datetime.strptime(body, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + frac_ns
+    return _epoch_seconds(body) * 1_000_000_000 + frac_ns
+
+
+@functools.lru_cache(maxsize=1024)
+def _epoch_seconds(body: str) -> int:
+    """``2030-01-01T00:00:00`` (UTC) as epoch seconds.
+
+    Cached: a history's events share few instants, and parsing them was most of the time of
+    loading a history.
+    """
+    if _WHOLE_SECONDS.fullmatch(body) is None:
+        raise ValueError(f"expected a UTC time like '2030-01-01T00:00:00Z', got {body}Z")
+    delta = dt.datetime.fromisoformat(body).replace(tzinfo=dt.UTC) - _EPOCH
+    return delta.days * 86_400 + delta.seconds
 
 
 def format_duration(ns: int) -> str:
