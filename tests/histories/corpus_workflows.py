@@ -163,3 +163,17 @@ class Hold:
             await workflow.execute_activity(notify, f"released {what}", start_to_close_timeout=STEP)
             raise
         return "expired"
+
+
+@workflow.defn
+class Dispatch:
+    """Waits on a child that gets terminated, then waits until terminated itself."""
+
+    @workflow.run
+    async def run(self, item: str) -> str:
+        try:
+            await workflow.execute_child_workflow(Shipment.run, item, 30, id="dispatch-child")
+        except ChildWorkflowError as err:
+            workflow.logger.info("the child ended: %s", err)
+        await workflow.sleep(timedelta(days=365))
+        return "done"

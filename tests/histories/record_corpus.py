@@ -16,7 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from corpus_workflows import Fulfilment, Hold, Order, Subscription, charge, notify, reserve
+from corpus_workflows import (
+    Dispatch,
+    Fulfilment,
+    Hold,
+    Order,
+    Subscription,
+    charge,
+    notify,
+    reserve,
+)
 
 from pytest_durable import (
     HANG,
@@ -65,11 +74,21 @@ def hold(env: DurableEnvironment) -> None:
     env.settle()
 
 
+def dispatch(env: DurableEnvironment) -> None:
+    handle = env.start(Dispatch.run, "crate", id="dispatch-1")
+    env.sleep(timedelta(days=1))
+    env.get_handle("dispatch-child").terminate("lost in transit", reason="operator")
+    env.sleep(timedelta(days=1))
+    handle.terminate(reason="order withdrawn")
+    env.settle()
+
+
 SCENARIOS: dict[str, Callable[[DurableEnvironment], None]] = {
     "order": order,
     "fulfilment": fulfilment,
     "subscription": subscription,
     "hold": hold,
+    "dispatch": dispatch,
 }
 
 
