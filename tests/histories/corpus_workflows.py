@@ -55,7 +55,7 @@ class Shipment:
 
 
 @workflow.defn
-class Order:
+class Purchase:
     """Activities (completed, retried, failed, timed out, cancelled), timers, signals, a patch."""
 
     def __init__(self) -> None:
@@ -153,12 +153,20 @@ class Subscription:
 
 @workflow.defn
 class Hold:
-    """Waits until cancelled, then cleans up."""
+    """Waits until cancelled, then cleans up; an update extends the hold."""
+
+    def __init__(self) -> None:
+        self.days = 365
+
+    @workflow.update
+    def extend(self, days: int) -> int:
+        self.days += days
+        return self.days
 
     @workflow.run
     async def run(self, what: str) -> str:
         try:
-            await workflow.sleep(timedelta(days=365))
+            await workflow.sleep(timedelta(days=self.days))
         except asyncio.CancelledError:
             await workflow.execute_activity(notify, f"released {what}", start_to_close_timeout=STEP)
             raise

@@ -20,7 +20,7 @@ from corpus_workflows import (
     Dispatch,
     Fulfilment,
     Hold,
-    Order,
+    Purchase,
     Subscription,
     charge,
     notify,
@@ -51,9 +51,9 @@ def order(env: DurableEnvironment) -> None:
             HANG,
         ],
     )
-    handle = env.start(Order.run, "o-1", 12_500, id="order-1")
+    handle = env.start(Purchase.run, "o-1", 12_500, id="order-1")
     env.sleep(timedelta(hours=3))
-    handle.signal(Order.approve, "dana")
+    handle.signal(Purchase.approve, "dana")
     handle.result()
 
 
@@ -69,7 +69,9 @@ def subscription(env: DurableEnvironment) -> None:
 def hold(env: DurableEnvironment) -> None:
     env.mock_activity(notify, returns=None)
     handle = env.start(Hold.run, "seat 12A", id="hold-1")
-    env.sleep(timedelta(days=2))
+    env.sleep(timedelta(days=1))
+    handle.execute_update(Hold.extend, 30)
+    env.sleep(timedelta(days=1))
     handle.cancel("changed plans")
     env.settle()
 
