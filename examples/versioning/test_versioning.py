@@ -1,15 +1,29 @@
-"""Tests for versioning with ``patched()``: the v1 golden history against v1, v2 and a bad v3.
+"""Versioning with ``patched()``, on golden histories: record v1, change to v2, keep v1 replaying.
 
-``histories/order_v1.json`` is committed and only read here; ``golden.py`` documents how it was
-written. The last test regenerates it in memory so that the file cannot silently rot.
+The loop, as a team lives it (docs/testing.md, "The versioning loop"):
+
+1. ``test_v1_order`` is the test as it was when v1 shipped. Its golden,
+   ``__goldens__/test_versioning/test_v1_order.json``, was written by
+   ``pytest examples/versioning --durable-update-goldens``, reviewed and committed: the history
+   a v1 worker recorded, which v2 workers must still be able to replay.
+2. v2 adds a fraud check. Without a guard, replaying that golden fails with a
+   ``NondeterminismError`` naming the event and the unguarded line
+   (``test_dropping_the_patched_guard_breaks_the_v1_golden``); ``golden_history.check`` raises the
+   same error when a test's own golden stops replaying.
+3. Guarded by ``workflow.patched("fraud-check")``, the v1 golden replays strictly against v2
+   (``test_v2_replays_the_v1_golden``), and a new v2 run takes the new branch and records the
+   ``patch`` marker: its own golden, ``test_v2_order.json``, was written the same way.
+4. Both goldens are also replayed against today's code as tests of their own:
+   ``pyproject.toml`` lists ``examples/versioning/__goldens__`` in ``durable_history_paths`` with
+   ``OrderV2`` in ``durable_workflow_modules``.
 """
 
 from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +36,8 @@ from pytest_durable import (
     workflow,
 )
 from pytest_durable.engine import events
+from pytest_durable.fixtures import GoldenHistory
 
-from .golden import GOLDEN_V1, REQUEST, record_order_v1
 from .workflows import (
     FRAUD_CHECK,
     STEP_TIMEOUT,
@@ -36,7 +50,13 @@ from .workflows import (
     ship,
 )
 
-T0 = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
+START = datetime(2030, 2, 1, 12, 0, tzinfo=UTC)
+REQUEST = OrderRequest("o-2001", "cust-17", 12_500)
+GOLDENS = Path(__file__).parent / "__goldens__" / "test_versioning"
+V1_GOLDEN = GOLDENS / "test_v1_order.json"
+"""The v1 history, as ``test_v1_order`` recorded it when v1 was the code."""
+
+pytestmark = pytest.mark.durable(start_time=START, seed=0)
 
 
 @workflow.defn(name="Order")
@@ -66,107 +86,86 @@ class OrderV2WithoutGuard:
         return OrderOutcome(request.order_id, "shipped", charge_id, tracking)
 
 
-@pytest.fixture
-def golden() -> History:
-    return History.load(GOLDEN_V1)
-
-
-@pytest.fixture
-def env() -> Iterator[DurableEnvironment]:
-    with DurableEnvironment(start_time=T0) as env:
-        yield env
-
-
-def kinds(history: History) -> list[str]:
-    return [type(event).__name__ for event in history]
-
-
 def activity_types(history: History) -> list[str]:
     return [event.activity_type for event in history.of_kind("ActivityTaskScheduled")]
 
 
-def test_the_golden_file_is_a_v1_run(golden: History) -> None:
+# --- 1. v1 and its golden ------------------------------------------------------------------------
+
+
+def test_v1_order(durable_env: DurableEnvironment, golden_history: GoldenHistory) -> None:
+    run = durable_env.run(OrderV1.run, REQUEST, id="order-o-2001")
+
+    assert run.result() == OrderOutcome("o-2001", "shipped", "ch_o-2001", "TRK-o-2001")
+    golden_history.check(run)
+
+
+def test_the_v1_golden_is_a_v1_run() -> None:
+    golden = History.load(V1_GOLDEN)
+
     assert golden.workflow_type == "Order"
     assert activity_types(golden) == ["charge", "ship"]
-    assert "MarkerRecorded" not in kinds(golden)
+    assert not golden.of_kind("MarkerRecorded")
     assert isinstance(golden[-1], events.WorkflowExecutionCompleted)
 
 
-def test_the_v1_history_replays_cleanly_against_v2(golden: History) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ReplayDivergenceWarning)
-        result = Replayer(workflows=[OrderV2], strict=True).replay(GOLDEN_V1)
-
-    # Strict replay matched every recorded command, one for one: no marker, no fraud check,
-    # so v2 took the old branch all the way to the same result.
-    assert result.divergences == ()
-    assert result.history == golden
+# --- 2. an unguarded change breaks it -------------------------------------------------------------
 
 
-def test_a_new_v2_run_takes_the_new_branch_and_records_the_marker(
-    env: DurableEnvironment,
-) -> None:
-    fraud = env.mock_activity(check_fraud, returns=False)
-    env.mock_activity(charge, returns="ch_1")
-    env.mock_activity(ship, returns="TRK-1")
-
-    handle = env.run(OrderV2.run, REQUEST)
-
-    assert handle.result() == OrderOutcome("o-2001", "shipped", "ch_1", "TRK-1")
-    fraud.assert_called_once_with("o-2001", "cust-17", 12_500)
-    history = handle.history
-    (marker,) = history.of_kind("MarkerRecorded")
-    assert (marker.marker_name, marker.details) == ("patch", {"patch_id": FRAUD_CHECK})
-    assert activity_types(history) == ["check_fraud", "charge", "ship"]
-    assert kinds(history).index("MarkerRecorded") < kinds(history).index("ActivityTaskScheduled")
-    assert Replayer(workflows=[OrderV2], strict=True).replay(history).divergences == ()
-
-
-def test_the_new_branch_rejects_a_fraudulent_order_before_charging(
-    env: DurableEnvironment,
-) -> None:
-    env.mock_activity(check_fraud, returns=True)
-    charge_mock = env.mock_activity(charge)
-
-    assert env.run(OrderV2.run, REQUEST).result() == OrderOutcome("o-2001", "rejected")
-    charge_mock.assert_not_called()
-
-
-def test_v1_code_cannot_replay_a_v2_history(env: DurableEnvironment) -> None:
-    # A rollback to v1 while v2 runs are open would break them: the marker is in the way.
-    env.mock_activity(check_fraud, returns=False)
-    history = env.run(OrderV2.run, REQUEST).history
-
-    with pytest.raises(NondeterminismError, match="history has the patch marker 'fraud-check'"):
-        Replayer(workflows=[OrderV1]).replay(history)
-
-
-def test_dropping_the_patched_guard_breaks_the_v1_history(golden: History) -> None:
+def test_dropping_the_patched_guard_breaks_the_v1_golden() -> None:
     with pytest.raises(NondeterminismError) as caught:
-        Replayer(workflows=[OrderV2WithoutGuard]).replay(GOLDEN_V1)
+        Replayer(workflows=[OrderV2WithoutGuard]).replay(V1_GOLDEN)
 
     err = caught.value
     assert err.event_id is not None
-    recorded = golden[err.event_id - 1]
+    recorded = History.load(V1_GOLDEN)[err.event_id - 1]
     assert isinstance(recorded, events.ActivityTaskScheduled)
     assert recorded.activity_type == "charge"
-    message = str(err)
-    assert f"nondeterminism at event {err.event_id}" in message
-    assert "ActivityTaskScheduled(activity_type='charge')" in message
-    assert "check_fraud" in message
+    assert "check_fraud" in str(err)
     # ... and it points at the line of the unguarded call.
     lines, first = inspect.getsourcelines(OrderV2WithoutGuard.run)
     offset = next(i for i, line in enumerate(lines) if "await workflow.execute_activity(" in line)
-    location = f"{inspect.getsourcefile(OrderV2WithoutGuard)}:{first + offset}"
-    assert err.location == location
-    assert location in message
+    assert err.location == f"{inspect.getsourcefile(OrderV2WithoutGuard)}:{first + offset}"
 
 
-def test_the_golden_file_is_what_v1_records_today(golden: History) -> None:
-    regenerated = record_order_v1()
+# --- 3. guarded, v1 replays and new runs take the new branch --------------------------------------
 
-    assert regenerated == golden, (
-        "v1 no longer records the golden history; if that is intended, review the diff of "
-        "`python -m examples.versioning.golden` before committing it"
-    )
-    assert regenerated.to_json() == golden.to_json()
+
+def test_v2_replays_the_v1_golden() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReplayDivergenceWarning)
+        result = Replayer(workflows=[OrderV2], strict=True).replay(V1_GOLDEN)
+
+    # Strict replay matched every recorded command one for one: no marker, no fraud check.
+    assert result.divergences == ()
+
+
+def test_v2_order(durable_env: DurableEnvironment, golden_history: GoldenHistory) -> None:
+    fraud = durable_env.mock_activity(check_fraud, returns=False)
+    durable_env.mock_activity(charge, returns="ch_1")
+    durable_env.mock_activity(ship, returns="TRK-1")
+
+    run = durable_env.run(OrderV2.run, REQUEST, id="order-o-2001")
+
+    assert run.result() == OrderOutcome("o-2001", "shipped", "ch_1", "TRK-1")
+    fraud.assert_called_once_with("o-2001", "cust-17", 12_500)
+    (marker,) = run.history.of_kind("MarkerRecorded")
+    assert (marker.marker_name, marker.details) == ("patch", {"patch_id": FRAUD_CHECK})
+    assert activity_types(run.history) == ["check_fraud", "charge", "ship"]
+    golden_history.check(run)
+
+
+def test_the_new_branch_rejects_a_fraudulent_order_before_charging(
+    durable_env: DurableEnvironment,
+) -> None:
+    durable_env.mock_activity(check_fraud, returns=True)
+    charge_mock = durable_env.mock_activity(charge)
+
+    assert durable_env.run(OrderV2.run, REQUEST).result() == OrderOutcome("o-2001", "rejected")
+    charge_mock.assert_not_called()
+
+
+def test_v1_code_cannot_replay_a_v2_history() -> None:
+    # A rollback to v1 while v2 runs are open would break them: the marker is in the way.
+    with pytest.raises(NondeterminismError, match=r"history has the patch marker .fraud-check."):
+        Replayer(workflows=[OrderV1]).replay(GOLDENS / "test_v2_order.json")

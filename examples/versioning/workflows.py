@@ -7,7 +7,7 @@ the new step in ``if workflow.patched("fraud-check"):``: a new run takes the new
 records a ``patch`` marker; a replayed v1 history has no marker and takes the old branch.
 
 Both versions are registered under the same workflow type name, ``"Order"``, as the one class
-would be across two deployments. ``golden.py`` records the v1 history the tests replay.
+would be across two deployments. The tests record their histories as golden files.
 """
 
 from __future__ import annotations

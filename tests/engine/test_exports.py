@@ -120,6 +120,7 @@ PUBLIC = {
         "Delay",
         "DurableConfig",
         "DurableEnvironment",
+        "GoldenHistory",
         "MockActivity",
         "MockWorkflow",
         "TimerCancelled",
