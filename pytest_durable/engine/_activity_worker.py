@@ -129,6 +129,18 @@ class Attempt:
         engine = self.worker.engine
         self._timers.append(engine.clock.call_at(engine.loop, self.now_ns() + delay_ns, guarded))
 
+    def in_turn(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Run ``callback`` at this virtual instant, in its turn among the instant's events.
+
+        At once by default, which is FIFO order. When the host loop orders simultaneous events
+        (its ``tie_break`` is set), it is queued as one of this instant's callbacks instead, so
+        that the tie-break decides where it falls among them.
+        """
+        if getattr(self.worker.engine.loop, "tie_break", None) is None:
+            callback(*args)
+        else:
+            self.call_later_ns(0, callback, *args)
+
     # --- reports ----------------------------------------------------------------------------------
 
     def succeed(self, result: Any) -> None:

@@ -16,9 +16,11 @@ import math
 import selectors
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any, TypeVar
+
+from ..errors import InvalidArgumentError
 
 _T = TypeVar("_T")
 
@@ -83,17 +85,33 @@ class RealClock(Clock):
         return _AsyncioTimer(loop.call_later(delay, callback, *args))
 
 
-class _VirtualTimer(TimerHandle):
-    __slots__ = ("args", "callback", "cancelled", "when_ns")
+class DueCallback(TimerHandle):
+    """A host-loop callback scheduled for a virtual instant (what a tie-break orders)."""
 
-    def __init__(self, when_ns: int, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    __slots__ = ("args", "callback", "cancelled", "seq", "when_ns")
+
+    def __init__(
+        self, when_ns: int, seq: int, callback: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        #: The virtual instant (epoch ns) it is due at.
         self.when_ns = when_ns
+        #: Its place in scheduling order on its loop: FIFO fires lower numbers first.
+        self.seq = seq
         self.callback = callback
         self.args = args
         self.cancelled = False
 
     def cancel(self) -> None:
         self.cancelled = True
+
+    def __repr__(self) -> str:
+        name = getattr(self.callback, "__qualname__", repr(self.callback))
+        return f"<DueCallback #{self.seq} at {self.when_ns} {name}>"
+
+
+TieBreak = Callable[[Sequence[DueCallback]], Sequence[DueCallback]]
+"""Orders the callbacks due at one virtual instant: given them in FIFO order (the order they
+were scheduled), returns the same callbacks in the order they should fire."""
 
 
 class VirtualClock(Clock):
@@ -109,8 +127,8 @@ class VirtualClock(Clock):
         self._now_ns = start_ns
         self.origin_ns = start_ns
         self.auto_skip = auto_skip
-        self._timers: list[tuple[int, int, _VirtualTimer]] = []
-        self._seq = itertools.count()
+        #: The loop this clock drives (the latest made by :meth:`new_event_loop`).
+        self.loop: VirtualTimeLoop | None = None
         #: Called with the new time (epoch ns) whenever time moves forward, e.g. to move a
         #: patched wall clock along. Empty by default, which costs one truth test per move.
         self.on_advance: list[Callable[[int], None]] = []
@@ -119,7 +137,8 @@ class VirtualClock(Clock):
         return self._now_ns
 
     def new_event_loop(self) -> VirtualTimeLoop:
-        return VirtualTimeLoop(self)
+        loop = self.loop = VirtualTimeLoop(self)
+        return loop
 
     def call_at(
         self,
@@ -128,16 +147,13 @@ class VirtualClock(Clock):
         callback: Callable[..., Any],
         *args: Any,
     ) -> TimerHandle:
-        timer = _VirtualTimer(when_ns, callback, args)
-        heapq.heappush(self._timers, (when_ns, next(self._seq), timer))
-        return timer
+        """Schedule ``callback`` on ``loop`` (a :class:`VirtualTimeLoop`: it owns its timers)."""
+        assert isinstance(loop, VirtualTimeLoop), "a VirtualClock drives VirtualTimeLoops"
+        return loop.call_at_ns(when_ns, callback, *args)
 
     def next_due_ns(self) -> int | None:
-        """When the earliest live timer is due, or None."""
-        timers = self._timers
-        while timers and timers[0][2].cancelled:
-            heapq.heappop(timers)
-        return timers[0][0] if timers else None
+        """When the earliest live timer of :attr:`loop` is due, or None."""
+        return self.loop.next_due_ns() if self.loop is not None else None
 
     def advance_to(self, when_ns: int) -> None:
         """Move time forward to ``when_ns`` (never backwards); timers fire when the loop runs."""
@@ -148,19 +164,14 @@ class VirtualClock(Clock):
                     observer(when_ns)
 
     def fire_due(self) -> None:
-        """Run every timer that is due now, earliest first."""
-        timers = self._timers
-        now = self._now_ns
-        while timers and timers[0][0] <= now:
-            timer = heapq.heappop(timers)[2]
-            if not timer.cancelled:
-                timer.cancelled = True
-                timer.callback(*timer.args)
+        """Run every timer of :attr:`loop` that is due now (:meth:`VirtualTimeLoop.fire_due`)."""
+        if self.loop is not None:
+            self.loop.fire_due()
 
     @property
     def pending_timers(self) -> int:
-        """How many live timers are scheduled."""
-        return sum(1 for _, _, t in self._timers if not t.cancelled)
+        """How many live timers :attr:`loop` has scheduled."""
+        return self.loop.pending_timers if self.loop is not None else 0
 
 
 class LoopIdle(Exception):
@@ -201,7 +212,7 @@ class _VirtualSelector(selectors.BaseSelector):
         loop = self._loop
         clock = loop.clock
         now = clock._now_ns
-        due = clock.next_due_ns()
+        due = loop.next_due_ns()
         if due is not None and due <= now:
             loop._schedule_fire()
             return self._real.select(0)
@@ -283,6 +294,13 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         #: How many coroutines may be awaiting real I/O (None: assume any watched fd is busy).
         self.io_waiters: int | None = None
         self._fire_scheduled = False
+        # The host loop's timers, by (due time, scheduling order): see call_at_ns.
+        self._timers: list[tuple[int, int, DueCallback]] = []
+        self._seq = itertools.count()
+        #: Orders callbacks due at the same virtual instant; None fires them in FIFO order (the
+        #: order they were scheduled). A test, or a property-based search, sets it to explore
+        #: other orders of simultaneous events; see :data:`TieBreak`.
+        self.tie_break: TieBreak | None = None
         #: Real (monotonic) time up to which real work in flight has been counted, or None.
         self._real_mark_ns: int | None = None
 
@@ -312,7 +330,67 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def _fire(self) -> None:
         self._fire_scheduled = False
-        self.clock.fire_due()
+        self.fire_due()
+
+    # --- timers: the host loop owns them; the clock only says what time it is ------------------
+
+    def call_at_ns(self, when_ns: int, callback: Callable[..., Any], *args: Any) -> DueCallback:
+        """Run ``callback(*args)`` once virtual time reaches ``when_ns`` (cancellable)."""
+        seq = next(self._seq)
+        timer = DueCallback(when_ns, seq, callback, args)
+        heapq.heappush(self._timers, (when_ns, seq, timer))
+        return timer
+
+    def next_due_ns(self) -> int | None:
+        """When the earliest live timer is due, or None."""
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        return timers[0][0] if timers else None
+
+    @property
+    def pending_timers(self) -> int:
+        """How many live timers are scheduled."""
+        return sum(1 for _, _, t in self._timers if not t.cancelled)
+
+    def fire_due(self) -> None:
+        """Run every timer that is due now, earliest instant first.
+
+        Within an instant they fire in FIFO order, unless :attr:`tie_break` orders them. A
+        callback that schedules another for the current instant (or earlier) gets it run in
+        this same call, after the ones already due.
+        """
+        timers = self._timers
+        now = self.clock._now_ns
+        if self.tie_break is None:
+            while timers and timers[0][0] <= now:
+                timer = heapq.heappop(timers)[2]
+                if not timer.cancelled:
+                    timer.cancelled = True
+                    timer.callback(*timer.args)
+            return
+        while timers and timers[0][0] <= now:
+            when = timers[0][0]
+            batch = []
+            while timers and timers[0][0] == when:
+                timer = heapq.heappop(timers)[2]
+                if not timer.cancelled:
+                    batch.append(timer)
+            self._fire_batch(batch)
+
+    def _fire_batch(self, batch: list[DueCallback]) -> None:
+        assert self.tie_break is not None
+        ordered = list(self.tie_break(batch)) if len(batch) > 1 else batch
+        if sorted(t.seq for t in ordered) != [t.seq for t in batch]:
+            raise InvalidArgumentError(
+                "tie_break must return the callbacks it was given, each once, in some order; "
+                f"got {ordered!r} for {batch!r}"
+            )
+        for timer in ordered:
+            # An earlier callback of the batch may have cancelled a later one.
+            if not timer.cancelled:
+                timer.cancelled = True
+                timer.callback(*timer.args)
 
     def run_in_executor(  # type: ignore[override]
         self, executor: Executor | None, func: Callable[..., _T], *args: Any

@@ -20,7 +20,7 @@ START = 1_000 * S
 def test_virtual_timers_fire_in_time_order_then_in_creation_order() -> None:
     clock = VirtualClock(START)
     fired: list[str] = []
-    loop = asyncio.new_event_loop()  # call_at does not use it; any loop will do
+    loop = clock.new_event_loop()  # the host loop owns the timers; the clock tells the time
     try:
         clock.call_at(loop, START + 2 * S, fired.append, "b")
         clock.call_at(loop, START + 1 * S, fired.append, "a1")
