@@ -1,0 +1,166 @@
+"""The strategies: what they draw, their bounds, how they shrink, and bad input."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from pytest_durable import RetryPolicy, activity
+from pytest_durable.errors import FaultPlanError
+from pytest_durable.faults import (
+    CrashWorker,
+    DuplicateDelivery,
+    FailAttempt,
+    FaultPlan,
+    LoseCompletion,
+    RequestCancel,
+    SendSignal,
+    SlowAttempt,
+)
+from pytest_durable.strategies import (
+    activity_outcomes,
+    cancel_schedules,
+    fault_plans,
+    retry_policies,
+    signal_schedules,
+)
+
+
+@activity.defn
+async def charge(order_id: str) -> str:
+    return f"ch-{order_id}"
+
+
+@activity.defn(name="ship-it")
+async def ship(order_id: str) -> str:
+    return f"sh-{order_id}"
+
+
+PLANS = fault_plans(
+    activities=[charge, ship],
+    max_faults=4,
+    max_attempt=2,
+    crash_points=9,
+    signals=["approve"],
+    cancel=True,
+    max_delay=60,
+)
+
+
+@given(plan=PLANS)
+@settings(max_examples=60)
+def test_plans_stay_within_their_bounds_and_round_trip(plan: FaultPlan) -> None:
+    assert plan.allow_unreached
+    activity_faults = [f for f in plan.faults if hasattr(f, "attempt")]
+    assert len(activity_faults) <= 4
+    for fault in activity_faults:
+        assert fault.activity in {"charge", "ship-it"}  # type: ignore[attr-defined]
+        assert 1 <= fault.attempt <= 2  # type: ignore[attr-defined]
+        if isinstance(fault, SlowAttempt):
+            assert timedelta(0) <= fault.delay <= timedelta(seconds=60)
+    crashes = [f for f in plan.faults if isinstance(f, CrashWorker)]
+    assert len(crashes) <= 1 and all(1 <= (c.after_event or 0) <= 9 for c in crashes)
+    assert len([f for f in plan.faults if isinstance(f, RequestCancel)]) <= 1
+    assert FaultPlan.from_json(plan.to_json()) == plan
+
+
+def test_plans_shrink_toward_one_early_failed_attempt() -> None:
+    plan = find(PLANS, lambda p: any(hasattr(f, "attempt") for f in p.faults))
+    assert plan == FaultPlan((FailAttempt(activity="charge", attempt=1),), allow_unreached=True)
+
+
+def test_crash_points_shrink_toward_the_earliest_event() -> None:
+    plan = find(PLANS, lambda p: any(isinstance(f, CrashWorker) for f in p.faults))
+    assert plan.faults == (CrashWorker(after_event=1),)
+
+
+def test_a_plan_with_each_kind_is_drawn() -> None:
+    for kind in (LoseCompletion, DuplicateDelivery, SlowAttempt, SendSignal, RequestCancel):
+        plan = find(PLANS, lambda p, kind=kind: any(isinstance(f, kind) for f in p.faults))
+        assert len(plan.faults) == 1 and isinstance(plan.faults[0], kind)
+
+
+def test_delays_shrink_toward_zero() -> None:
+    plan = find(PLANS, lambda p: any(isinstance(f, SlowAttempt) for f in p.faults))
+    assert plan.faults == (SlowAttempt(activity="charge", attempt=1, delay=timedelta(0)),)
+
+
+@given(
+    schedule=signal_schedules(
+        [("approve", st.tuples(st.sampled_from(["ana", "bo"])))],
+        max_signals=3,
+        max_at=timedelta(minutes=10),
+    )
+)
+def test_signal_schedules_are_in_time_order_with_drawn_args(
+    schedule: tuple[SendSignal, ...],
+) -> None:
+    assert len(schedule) <= 3
+    times = [s.at for s in schedule]
+    assert times == sorted(times)  # type: ignore[type-var]
+    for signal in schedule:
+        assert signal.signal == "approve" and signal.args in {("ana",), ("bo",)}
+        assert signal.at is not None and signal.at <= timedelta(minutes=10)
+
+
+def test_cancel_schedules_shrink_to_none_then_to_the_start() -> None:
+    assert find(cancel_schedules(), lambda s: True) == ()
+    assert find(cancel_schedules(), lambda s: len(s) == 1) == (
+        RequestCancel(reason="generated cancellation", at=timedelta(0)),
+    )
+
+
+@given(policy=retry_policies(max_attempts=4, max_initial_interval=10, max_backoff=3.0))
+def test_retry_policies_are_bounded(policy: RetryPolicy) -> None:
+    assert 1 <= policy.maximum_attempts <= 4
+    assert timedelta(0) <= policy.initial_interval <= timedelta(seconds=10)
+    assert 1.0 <= policy.backoff_coefficient <= 3.0
+    assert policy.maximum_interval is None or policy.maximum_interval >= policy.initial_interval
+
+
+def test_retry_policies_shrink_toward_one_attempt() -> None:
+    policy = find(retry_policies(), lambda p: True)
+    assert policy.maximum_attempts == 1 and policy.initial_interval == timedelta(0)
+    assert policy.backoff_coefficient == 1.0
+
+
+def test_activity_outcomes_end_with_a_result_and_shrink_to_it() -> None:
+    outcomes = activity_outcomes(st.integers(0, 9), max_failures=2, hangs=True, max_delay=5)
+    assert find(outcomes, lambda s: True) == [0]
+    script = find(outcomes, lambda s: len(s) == 3)
+    assert len(script) == 3 and isinstance(script[0], RuntimeError) and script[-1] == 0
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: fault_plans(activities=[]), "activities must be a non-empty list"),
+        (lambda: fault_plans(activities=[len]), r"activities\[0\] must be an activity name"),
+        (lambda: fault_plans(activities=["a"], max_faults=-1), "max_faults must be an int"),
+        (lambda: fault_plans(activities=["a"], kinds=[CrashWorker]), "kinds must be activity"),
+        (lambda: fault_plans(activities=["a"], max_delay="1s"), "max_delay must be a timedelta"),
+        (lambda: fault_plans(activities=["a"], max_delay=-1), "max_delay must not be negative"),
+        (lambda: signal_schedules([]), "signals must be a non-empty list"),
+        (lambda: signal_schedules([("a", 1)]), r"signals\[0\] must be a signal name"),
+        (lambda: retry_policies(max_backoff=0.5), "max_backoff must be a number"),
+        (lambda: activity_outcomes(st.none(), errors=()), "give errors= or hangs=True"),
+    ],
+)
+def test_bad_bounds_are_clear_errors(call: object, message: str) -> None:
+    with pytest.raises(FaultPlanError, match=message):
+        call()  # type: ignore[operator]
+
+
+def test_only_the_strategies_module_imports_hypothesis() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pytest_durable, pytest_durable.plugin, pytest_durable.testing, "
+        "pytest_durable.faults; assert 'hypothesis' not in sys.modules, 'hypothesis imported'; "
+        "import pytest_durable.strategies; assert 'hypothesis' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
