@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextvars
+import functools
+import inspect
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from .engine._definitions import ACTIVITY_ATTR, ActivityDefinition
-from .errors import NotInActivityError
+from .engine._location import display_path, user_location
+from .engine._loop import in_workflow_loop
+from .errors import NotInActivityError, WorkflowMisuseError
 
 __all__ = ["ActivityInfo", "defn", "heartbeat", "info", "is_cancelled"]
 
@@ -35,12 +39,56 @@ def defn(fn: _F | None = None, /, *, name: str | None = None) -> _F | Callable[[
 
     def decorate(f: _F) -> _F:
         definition = ActivityDefinition.of(f, name=name, localns=localns)
-        setattr(f, ACTIVITY_ATTR, definition)
-        return f
+        guarded = _guard(f, definition)
+        setattr(guarded, ACTIVITY_ATTR, definition)
+        return guarded
 
     if fn is not None:
         return decorate(fn)
     return decorate
+
+
+def _guard(fn: _F, definition: ActivityDefinition) -> _F:
+    """``fn`` wrapped so that calling it from workflow code fails, saying how to call it.
+
+    Called directly in a workflow, an activity would run inline: no history event, no retry,
+    no timeout, and again on every replay. The engine calls ``definition.fn`` (the function
+    itself), so only direct calls pay for the check.
+    """
+    if not inspect.isfunction(fn):
+        return fn  # a callable object: it keeps its identity
+
+    if definition.is_async:
+
+        @functools.wraps(fn)
+        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            if in_workflow_loop():
+                raise _called_in_workflow(definition)
+            return await fn(*args, **kwargs)
+
+        return cast(_F, guarded_async)
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        if in_workflow_loop():
+            raise _called_in_workflow(definition)
+        return fn(*args, **kwargs)
+
+    return cast(_F, guarded)
+
+
+def _called_in_workflow(definition: ActivityDefinition) -> WorkflowMisuseError:
+    location = user_location()
+    where = f" at {display_path(location[0])}:{location[1]}" if location else ""
+    name = definition.name
+    return WorkflowMisuseError(
+        f"activity {name!r} was called directly from workflow code{where}: it would run "
+        "inline, with no history event, no retries and no timeout, and again on every replay. "
+        f"Call it through the engine instead: await workflow.execute_activity({name}, ..., "
+        "start_to_close_timeout=timedelta(seconds=30))"
+    )
 
 
 @dataclass(frozen=True, slots=True)

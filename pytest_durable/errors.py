@@ -105,6 +105,15 @@ class RunawayWorkflowError(DurableError):
     """
 
 
+class WorkflowMisuseError(DurableError, RuntimeError):
+    """Workflow code called the API in a way that cannot be durable.
+
+    An activity function called directly (it would run inline, unrecorded and unretried) or a
+    ``workflow.execute_activity(...)`` never awaited (it would do nothing): the run fails with
+    this error, naming the line and the fix.
+    """
+
+
 class QueryError(DurableError):
     """A query failed, or tried to do something only workflow code may do."""
 

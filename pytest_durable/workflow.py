@@ -7,12 +7,13 @@ through its event loop) and raises :class:`~pytest_durable.errors.NotInWorkflowE
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import random as _random_module
 import sys
 import uuid as _uuid
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NoReturn, ParamSpec, TypeVar, TypeVarTuple, overload
 
@@ -26,6 +27,7 @@ from .engine._definitions import (
     activity_definition,
     workflow_definition,
 )
+from .engine._location import display_path, user_location
 from .engine._loop import WorkflowEventLoop
 from .engine._payload import Signature
 from .engine._runtime import (
@@ -73,11 +75,11 @@ __all__ = [
 ]
 
 _C = TypeVar("_C", bound=type)
+_P = ParamSpec("_P")
 _R = TypeVar("_R")
 _S = TypeVar("_S")
 _Ts = TypeVarTuple("_Ts")
 _F = TypeVar("_F", bound=Callable[..., Any])
-_P = ParamSpec("_P")
 
 
 # --- definitions -------------------------------------------------------------------------------
@@ -297,6 +299,29 @@ def update(
 # --- the running workflow ----------------------------------------------------------------------
 
 
+def _must_be_awaited(
+    fn: Callable[_P, Coroutine[Any, Any, _R]],
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """``fn``, a coroutine function of this API, reporting the coroutines it makes.
+
+    The workflow fails the run if one is never awaited (see :mod:`.engine._unawaited`).
+    """
+    what = f"workflow.{fn.__name__}(...)"
+
+    @functools.wraps(fn)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, _R]:
+        coro = fn(*args, **kwargs)
+        loop = asyncio._get_running_loop()
+        if type(loop) is WorkflowEventLoop:
+            location = user_location()
+            where = f"{display_path(location[0])}:{location[1]}" if location else "?"
+            loop.instance.unawaited.track(coro, what, where)
+        return coro
+
+    mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+
+    return mark(call) if mark is not None else call
+
+
 def _runtime() -> WorkflowRuntime:
     """The running workflow's runtime: everything below validates, then forwards to it."""
     loop = asyncio._get_running_loop()
@@ -372,6 +397,7 @@ def is_replaying() -> bool:
     return _runtime().workflow_is_replaying()
 
 
+@_must_be_awaited
 async def sleep(duration: timedelta | float) -> None:
     """Sleep on a durable timer (``asyncio.sleep`` in workflow code does the same)."""
     runtime = _runtime()
@@ -382,6 +408,7 @@ async def sleep(duration: timedelta | float) -> None:
     await runtime.workflow_sleep(ns)
 
 
+@_must_be_awaited
 async def wait_condition(
     fn: Callable[[], bool], *, timeout: timedelta | float | None = None
 ) -> None:
@@ -625,6 +652,7 @@ async def execute_activity(
     retry_policy: RetryPolicy | None = None,
     result_type: None = None,
 ) -> Any: ...
+@_must_be_awaited
 async def execute_activity(
     activity: Callable[..., Any] | str,
     *arg: object,
@@ -708,6 +736,7 @@ async def start_child_workflow(
     retry_policy: RetryPolicy | None = None,
     result_type: None = None,
 ) -> ChildWorkflowHandle[Any]: ...
+@_must_be_awaited
 async def start_child_workflow(
     workflow: Any,
     *arg: object,
@@ -774,6 +803,7 @@ async def execute_child_workflow(
     retry_policy: RetryPolicy | None = None,
     result_type: None = None,
 ) -> Any: ...
+@_must_be_awaited
 async def execute_child_workflow(
     workflow: Any,
     *arg: object,

@@ -55,6 +55,7 @@ from ._location import user_location as user_location
 from ._loop import DurableTimerHandle, WorkflowEventLoop
 from ._payload import encode
 from ._runtime import WorkflowInfo as WorkflowInfo
+from ._unawaited import UnawaitedCalls
 from ._updates import UpdateRequest, deliver_update
 from ._watchdog import WATCHDOG
 
@@ -77,6 +78,8 @@ class WorkflowInstance:
         self.deadlock_budget_s = deadlock_budget_s
         #: Check arguments of activities and children against their type hints when issued.
         self.check_types = check_types
+        #: Coroutines the workflow API made this task, to catch a forgotten ``await``.
+        self.unawaited = UnawaitedCalls()
         self.loop = WorkflowEventLoop(self)  # type: ignore[abstract]
         self.loop.runtime = InstanceRuntime(self)
         # Created on first use: a Mersenne Twister holds 2.5 KiB, a third of a parked workflow.
@@ -239,6 +242,10 @@ class WorkflowInstance:
             if not loop.has_ready():
                 break
         if self.closed:
+            return
+        forgotten = self.unawaited.forgotten()
+        if forgotten is not None:
+            self._close_with(forgotten)
             return
         if loop.errors:
             self._close_with(loop.errors[0])

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 _logger = logging.getLogger("pytest_durable.workflow")
 
 
+def in_workflow_loop() -> bool:
+    """Whether the running event loop is a workflow's (the caller is workflow code)."""
+    return type(asyncio._get_running_loop()) is WorkflowEventLoop
+
+
 class DurableTimerHandle(asyncio.TimerHandle):
     """A ``call_later`` handle backed by a durable timer; cancelling it cancels the timer."""
 

@@ -1,0 +1,81 @@
+"""Calls workflow code forgot to await: ``workflow.execute_activity(...)`` without ``await``.
+
+Such a call makes a coroutine and drops it: nothing is scheduled, and Python only warns
+"never awaited" whenever the object happens to be collected. The workflow API's coroutine
+functions register each coroutine they make here; when the workflow task has run, one that
+never started and that nothing else holds (its only reference is ours) was forgotten, and the
+run fails naming the line. A coroutine kept in a variable, to be awaited later, is left alone.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+from ..errors import WorkflowMisuseError
+
+
+def _references(entries: list[tuple[Coroutine[Any, Any, Any], str, str]]) -> list[int]:
+    """The reference count of each coroutine, seen from this very loop (see below)."""
+    return [sys.getrefcount(coro) for coro, _, _ in entries]
+
+
+def _calibrate() -> int:
+    """How many references :func:`_references` sees for a coroutine only the list holds.
+
+    Measured rather than assumed, since interpreters count borrowed references differently.
+    """
+
+    async def probe() -> None:
+        pass
+
+    entries = [(probe(), "", "")]
+    baseline = _references(entries)[0]
+    entries[0][0].close()
+    return baseline
+
+
+_ONLY_OURS = _calibrate()
+
+
+class UnawaitedCalls:
+    """The coroutines a workflow task made through the workflow API, checked at its end."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[Coroutine[Any, Any, Any], str, str]] = []
+
+    def track(self, coro: Coroutine[Any, Any, Any], what: str, where: str) -> None:
+        """Remember ``coro``, made by ``what`` (``workflow.sleep(...)``) at ``where``."""
+        self._entries.append((coro, what, where))
+
+    def forgotten(self) -> WorkflowMisuseError | None:
+        """The error for calls that were never awaited (closing them), or None; forgets all."""
+        entries = self._entries
+        if not entries:
+            return None
+        self._entries = []
+        counts = _references(entries)
+        lost = [
+            (coro, what, where)
+            for (coro, what, where), count in zip(entries, counts, strict=True)
+            if count <= _ONLY_OURS and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
+        ]
+        if not lost:
+            return None
+        for coro, _, _ in lost:
+            coro.close()  # it will never run; closing it also keeps Python from warning
+        coro, what, where = lost[0]
+        return WorkflowMisuseError(
+            f"{what} at {where} was never awaited, so it did nothing (nothing was scheduled "
+            f"and the workflow went on). Write 'await {what}'"
+            + (
+                ", or workflow.start_activity(...) to start the activity without waiting for it"
+                if "activity" in what
+                else ""
+            )
+            + "."
+        )
