@@ -25,7 +25,9 @@ from . import _events as ev
 from ._activity_channel import ActivityChannel, ActivityTask, Token
 from ._activity_worker import ActivityWorker
 from ._clock import TimerHandle
+from ._definitions import ActivityDefinition
 from ._failure import encode_failure, error_type_of
+from ._instance import _raise_site, display_path
 from ._observers import AttemptFinished, AttemptOutcome, AttemptStarted
 
 if TYPE_CHECKING:
@@ -443,15 +445,40 @@ class ActivityServer:
             return
         if policy.maximum_attempts == 0 and attempt >= limit:
             self._finish(act)
-            raise UnboundedRetryError(
-                f"activity {act.activity_type!r} (id {act.activity_id!r}) of workflow "
-                f"{act.run.workflow_id!r} has failed {attempt} times, most recently with "
-                f"{type(error).__name__}: {error}. Its retry policy sets no maximum_attempts "
-                "and it has no schedule_to_close_timeout, so it would retry forever and the "
-                "test would never end. Give the activity a RetryPolicy(maximum_attempts=...) "
-                "or a schedule_to_close_timeout, or raise the environment's "
-                "max_unbounded_attempts."
+            raise self._unbounded_error(act, attempt, error)
+
+    def _unbounded_error(
+        self, act: ActivityState, attempt: int, error: BaseException
+    ) -> UnboundedRetryError:
+        """What the activity raised comes first, with its line: that is what needs fixing."""
+        name = act.activity_type
+        site = _raise_site(error)
+        where = f" at {display_path(site[0])}:{site[1]}" if site is not None else ""
+        impl = self.engine.activity_implementation(name)
+        unimplemented = isinstance(error, NotImplementedError) and isinstance(
+            impl, ActivityDefinition
+        )
+        if unimplemented:
+            fix = (
+                f"The activity is not mocked, and its code is not implemented: mock it in the "
+                f"test, e.g. env.mock_activity({name}, returns=...)."
             )
+        else:
+            fix = (
+                "Fix what makes it fail (or mock it), or bound its retries: a "
+                "RetryPolicy(maximum_attempts=...) or a schedule_to_close_timeout."
+            )
+        message = (
+            f"activity {name!r} raised {type(error).__name__}: {error}{where}; it failed "
+            f"{attempt:,} times in a row (workflow {act.run.workflow_id!r}, activity id "
+            f"{act.activity_id!r}). {fix} Its retry policy sets no maximum_attempts and it has "
+            "no schedule_to_close_timeout, so Temporal would retry it forever; the test "
+            "environment stops it after max_unbounded_attempts attempts (raise it, or None to "
+            "retry forever)."
+        )
+        unbounded = UnboundedRetryError(message)
+        unbounded.__cause__ = error
+        return unbounded
 
     # --- recording --------------------------------------------------------------------------------
 
