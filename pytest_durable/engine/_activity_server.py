@@ -27,7 +27,8 @@ from ._activity_worker import ActivityWorker
 from ._clock import TimerHandle
 from ._definitions import ActivityDefinition
 from ._failure import encode_failure, error_type_of
-from ._instance import _raise_site, display_path
+from ._instance import _raise_site
+from ._location import display_path
 from ._observers import AttemptFinished, AttemptOutcome, AttemptStarted
 
 if TYPE_CHECKING:

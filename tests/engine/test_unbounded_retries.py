@@ -100,9 +100,11 @@ class CallsUnwritten:
 def test_an_unmocked_unimplemented_activity_says_what_it_raised_first() -> None:
     source = Path(__file__).read_text(encoding="utf-8").splitlines()
     line = next(i for i, text in enumerate(source, 1) if "# the activity's line" in text)
-    with DurableEnvironment(max_unbounded_attempts=5) as env:
-        with pytest.raises(UnboundedRetryError) as info:
-            env.run(CallsUnwritten)
+    with (
+        DurableEnvironment(max_unbounded_attempts=5) as env,
+        pytest.raises(UnboundedRetryError) as info,
+    ):
+        env.run(CallsUnwritten)
     message = str(info.value)
     assert message.startswith(
         "activity 'unwritten' raised NotImplementedError: talks to the bank at "
