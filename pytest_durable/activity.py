@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast, overload
 from .engine._definitions import ACTIVITY_ATTR, ActivityDefinition
 from .engine._location import display_path, user_location
 from .engine._loop import in_workflow_loop
-from .errors import NotInActivityError, WorkflowMisuseError
+from .errors import CancelledError, NotInActivityError, WorkflowMisuseError
 
 __all__ = ["ActivityInfo", "defn", "heartbeat", "info", "is_cancelled"]
 
@@ -114,12 +114,14 @@ class ActivityInfo:
 class ActivityContext:
     """The running attempt's context: its info, heartbeat sink and cancellation flag."""
 
-    __slots__ = ("_cancelled", "_heartbeat", "_info", "_make_info")
+    __slots__ = ("_cancelled", "_heartbeat", "_info", "_make_info", "_stop_on_heartbeat")
 
     def __init__(
         self,
         info: ActivityInfo | Callable[[], ActivityInfo],
         heartbeat: Callable[[Sequence[Any]], None],
+        *,
+        stop_on_heartbeat: bool = False,
     ) -> None:
         # Info may be given as a factory: most activities never ask for it, and building it
         # (three datetimes, three timedeltas) is a third of an attempt's bookkeeping.
@@ -133,6 +135,9 @@ class ActivityContext:
         # A plain flag: set on the loop thread, polled by sync activities on theirs; a bool
         # store is atomic, and a threading.Event (a Condition and a Lock) costs microseconds.
         self._cancelled = False
+        #: A sync activity's thread cannot be interrupted from outside: once cancelled, its
+        #: next heartbeat raises CancelledError, so a heartbeat loop ends.
+        self._stop_on_heartbeat = stop_on_heartbeat
 
     @property
     def info(self) -> ActivityInfo:
@@ -143,6 +148,8 @@ class ActivityContext:
         return info
 
     def heartbeat(self, details: Sequence[Any]) -> None:
+        if self._cancelled and self._stop_on_heartbeat:
+            raise CancelledError("activity cancelled")
         self._heartbeat(details)
 
     def cancel(self) -> None:
@@ -173,7 +180,12 @@ def info() -> ActivityInfo:
 
 
 def heartbeat(*details: Any) -> None:
-    """Report progress; ``details`` reach the next attempt if this one fails or times out."""
+    """Report progress; ``details`` reach the next attempt if this one fails or times out.
+
+    In a sync activity the engine cancelled (the workflow cancelled it, or its run closed),
+    this raises :class:`~pytest_durable.CancelledError`, which stops a heartbeat loop that
+    does not check :func:`is_cancelled` (a thread cannot be stopped from outside).
+    """
     _current().heartbeat(details)
 
 

@@ -59,14 +59,15 @@ GOLDENS_KEY = pytest.StashKey[GoldenSession]()
 
 _HISTORY_PATHS = pytest.StashKey[list[Path]]()
 _WORKFLOW_MODULES = pytest.StashKey["WorkflowModules"]()
+_CALL_PASSED = pytest.StashKey[bool]()
+"""In ``item.stash``: whether the test's call passed (read by ``durable_env``'s teardown)."""
+
 _ENV_FIXTURES = ("durable_env", "activity_env")
 _GOLDENS_WORKEROUTPUT = "durable_goldens"
 _ASYNC_MARKERS = ("asyncio", "anyio", "trio")
 _SEED_WORKERINPUT = "durable_seed"
 _TIMELINE_SECTION = "durable timeline"
 _COVERAGE_PROPERTY = "durable_fault_coverage"
-
-
 
 
 # --- options, ini keys, marker, settings ------------------------------------------------------
@@ -235,8 +236,12 @@ def durable_env(request: pytest.FixtureRequest) -> Iterator[DurableEnvironment]:
     request.node.stash[_USED_ENVIRONMENT] = (env, settings)
     try:
         yield env
+        unobserved = env.failure_watch.unobserved()
     finally:
         env.close()
+    # Only a test that passed is failed for it: a failing one already shows its timeline.
+    if unobserved and request.node.stash.get(_CALL_PASSED, False):
+        pytest.fail("\n".join(unobserved), pytrace=False)
 
 
 @pytest.fixture
@@ -322,6 +327,8 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Add the histories of a test's workflows to its report when it fails (or always)."""
     report = yield
+    if report.when == "call":
+        item.stash[_CALL_PASSED] = report.passed
     used = item.stash.get(_USED_ENVIRONMENT, None)
     if used is None:
         return report

@@ -27,8 +27,7 @@ from .engine._definitions import (
     activity_definition,
     workflow_definition,
 )
-from .engine._location import display_path, user_location
-from .engine._loop import WorkflowEventLoop
+from .engine._loop import WorkflowEventLoop, track_coroutine
 from .engine._payload import Signature
 from .engine._runtime import (
     ActivityCall,
@@ -311,11 +310,7 @@ def _must_be_awaited(
     @functools.wraps(fn)
     def call(*args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, _R]:
         coro = fn(*args, **kwargs)
-        loop = asyncio._get_running_loop()
-        if type(loop) is WorkflowEventLoop:
-            location = user_location()
-            where = f"{display_path(location[0])}:{location[1]}" if location else "?"
-            loop.instance.unawaited.track(coro, what, where)
+        track_coroutine(coro, what)
         return coro
 
     mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+

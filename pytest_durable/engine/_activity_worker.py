@@ -264,7 +264,9 @@ class ActivityWorker:
         # Heartbeat details as they were at dispatch: the attempt's own heartbeats must not show.
         details = tuple(attempt.task.heartbeat_details)
         context = _activity.ActivityContext(
-            lambda: attempt.info(heartbeat_details=details), attempt.heartbeat
+            lambda: attempt.info(heartbeat_details=details),
+            attempt.heartbeat,
+            stop_on_heartbeat=not definition.is_async,
         )
         attempt.context = context
         ctx = contextvars.copy_context()

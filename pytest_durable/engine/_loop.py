@@ -12,10 +12,11 @@ import asyncio
 import collections
 import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import LoopMisuseError, QueryError
+from ._location import display_path, user_location
 
 if TYPE_CHECKING:
     from ._commands import StartTimer
@@ -28,6 +29,19 @@ _logger = logging.getLogger("pytest_durable.workflow")
 def in_workflow_loop() -> bool:
     """Whether the running event loop is a workflow's (the caller is workflow code)."""
     return type(asyncio._get_running_loop()) is WorkflowEventLoop
+
+
+def track_coroutine(coro: Coroutine[Any, Any, Any], what: str) -> None:
+    """Tell the running workflow that its code made ``coro`` through ``what``.
+
+    The workflow fails the run if the coroutine is never awaited (see :mod:`._unawaited`);
+    outside a workflow this does nothing.
+    """
+    loop = asyncio._get_running_loop()
+    if type(loop) is WorkflowEventLoop:
+        location = user_location()
+        where = f"{display_path(location[0])}:{location[1]}" if location else "an unknown line"
+        loop.instance.unawaited.track(coro, what, where)
 
 
 class DurableTimerHandle(asyncio.TimerHandle):
