@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast, overload
 
-from .engine._definitions import ACTIVITY_ATTR, ActivityDefinition
+from .engine._definitions import ACTIVITY_ATTR, ActivityDefinition, defined_activity_names
 from .engine._location import display_path, user_location
 from .engine._loop import in_workflow_loop
 from .errors import CancelledError, NotInActivityError, WorkflowMisuseError
@@ -39,6 +39,7 @@ def defn(fn: _F | None = None, /, *, name: str | None = None) -> _F | Callable[[
 
     def decorate(f: _F) -> _F:
         definition = ActivityDefinition.of(f, name=name, localns=localns)
+        defined_activity_names.add(definition.name)
         guarded = _guard(f, definition)
         setattr(guarded, ACTIVITY_ATTR, definition)
         return guarded

@@ -105,6 +105,19 @@ class RunawayWorkflowError(DurableError):
     """
 
 
+class UnmockedActivityError(DurableError):
+    """Strict activities: an activity was about to run for real without being allowed to.
+
+    With ``strict_activities`` on, every activity a workflow runs must be mocked or registered
+    as real (``activities=[...]``, ``register_activity``); the first one that is neither stops
+    the test, naming it, instead of calling the real service.
+    """
+
+
+class UnusedMockWarning(UserWarning):
+    """A test mocked an activity that no workflow ran (with ``strict_activities``: an error)."""
+
+
 class WorkflowMisuseError(DurableError, RuntimeError):
     """Workflow code called the API in a way that cannot be durable.
 

@@ -27,13 +27,14 @@ plugins, before pytest's own 'async def functions are not natively supported'": 
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .errors import DurableError, InvalidArgumentError
+from .errors import DurableError, InvalidArgumentError, UnusedMockWarning
 from .fixtures._config import (
     INTERRUPT_NOTE_PREFIX,
     MARKER_HELP,
@@ -236,12 +237,22 @@ def durable_env(request: pytest.FixtureRequest) -> Iterator[DurableEnvironment]:
     request.node.stash[_USED_ENVIRONMENT] = (env, settings)
     try:
         yield env
-        unobserved = env.failure_watch.unobserved()
+        problems = env.failure_watch.unobserved()
+        unused = [repr(mock.name) for mock in env.unused_mocks()]
     finally:
         env.close()
-    # Only a test that passed is failed for it: a failing one already shows its timeline.
-    if unobserved and request.node.stash.get(_CALL_PASSED, False):
-        pytest.fail("\n".join(unobserved), pytrace=False)
+    if unused:
+        message = (
+            f"mocked activities never called: {', '.join(unused)}. No workflow ran them: a mock "
+            "the test does not need, or a workflow that took another path than the test meant."
+        )
+        if settings.strict_activities:
+            problems.append(message + " (strict_activities is on)")
+        else:
+            warnings.warn(UnusedMockWarning(message), stacklevel=1)
+    # Only a test that passed is failed for these: a failing one already shows its timeline.
+    if problems and request.node.stash.get(_CALL_PASSED, False):
+        pytest.fail("\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from .engine._definitions import (
     UpdateDefinition,
     WorkflowDefinition,
     activity_definition,
+    defined_workflows,
     workflow_definition,
 )
 from .engine._loop import WorkflowEventLoop, track_coroutine
@@ -101,6 +102,7 @@ def defn(cls: _C | None = None, /, *, name: str | None = None) -> _C | Callable[
     def decorate(c: _C) -> _C:
         definition = _build_definition(c, name, {**caller_locals, c.__name__: c})
         setattr(c, WORKFLOW_ATTR, definition)
+        defined_workflows.add(c)
         setattr(definition.run_fn, WORKFLOW_ATTR, definition)
         return c
 

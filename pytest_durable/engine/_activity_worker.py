@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .. import activity as _activity
 from ..common import from_ns
-from ..errors import ApplicationError, CancelledError, PayloadError
+from ..errors import ApplicationError, CancelledError, PayloadError, UnmockedActivityError
 from ._activity_channel import ActivityChannel, ActivityTask, Token
 from ._clock import TimerHandle
 from ._definitions import ActivityDefinition
@@ -250,6 +250,15 @@ class ActivityWorker:
             )
             return
         if isinstance(impl, ActivityDefinition):
+            if engine.strict_activities and name not in engine.real_activities:
+                # Raised on the host loop, it ends the drive before the real code runs.
+                raise UnmockedActivityError(
+                    f"activity {name!r} is neither mocked nor registered to run for real, and "
+                    "strict_activities is on, so it was not run (it would have called the real "
+                    f"code). Mock it (env.mock_activity({name}, returns=...)) or let it run "
+                    f"for real (DurableEnvironment(activities=[{name}]) or "
+                    f"env.register_activity({name}))."
+                )
             self._start_function(attempt, impl)
         else:
             impl.run_attempt(attempt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,11 @@ from ..errors import InvalidDefinitionError
 from ._payload import Signature
 
 ACTIVITY_ATTR = "__durable_activity_definition__"
+
+#: The names of every ``@activity.defn`` of the process, and its ``@workflow.defn`` classes:
+#: what a mock's name is checked against (see ``fixtures/_mock_names.py``).
+defined_activity_names: set[str] = set()
+defined_workflows: weakref.WeakSet[type] = weakref.WeakSet()
 WORKFLOW_ATTR = "__durable_workflow_definition__"
 
 

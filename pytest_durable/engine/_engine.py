@@ -124,6 +124,9 @@ class Engine:
         self.max_unbounded_attempts = max_unbounded_attempts
         self.max_history_events = max_history_events
         self.check_types = check_types
+        #: When set, an activity runs for real only if its name is in ``real_activities``.
+        self.strict_activities = False
+        self.real_activities: set[str] = set()
         self.executions: dict[str, Execution] = {}
         #: Subscribers to the append seam (see :mod:`._observers`).
         self.observers = Observers()

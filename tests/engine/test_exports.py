@@ -60,7 +60,9 @@ PUBLIC = {
         "UnknownSignalError",
         "UnknownUpdateError",
         "UnknownWorkflowError",
+        "UnmockedActivityError",
         "UnreachedFaultError",
+        "UnusedMockWarning",
         "VirtualClock",
         "WorkflowAlreadyStartedError",
         "WorkflowBlockedError",
@@ -68,6 +70,7 @@ PUBLIC = {
         "WorkflowDeadlockError",
         "WorkflowFailureError",
         "WorkflowHandle",
+        "WorkflowMisuseError",
         "WorkflowUpdateHandle",
         "WorkflowNotRunningError",
         "WorkflowStatus",
@@ -211,7 +214,7 @@ def test_every_public_exception_is_a_durable_error() -> None:
     for name in pytest_durable.__all__:
         obj = getattr(pytest_durable, name)
         if isinstance(obj, type) and issubclass(obj, BaseException):
-            if name == "ReplayDivergenceWarning":
+            if name in ("ReplayDivergenceWarning", "UnusedMockWarning"):
                 assert issubclass(obj, UserWarning)
             else:
                 assert issubclass(obj, DurableError), name
