@@ -57,6 +57,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         max_drive_time=60.0,
         max_history_events=300,
         check_types=False,
+        strict_activities=True,
     )
     assert config.environment_kwargs() == {
         "start_time": datetime(2030, 1, 1, tzinfo=UTC),
@@ -68,6 +69,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         "max_drive_time": 60.0,
         "max_history_events": 300,
         "check_types": False,
+        "strict_activities": True,
         "patch_time": "freezegun",
     }
     assert DurableConfig().environment_kwargs()["patch_time"] is False
