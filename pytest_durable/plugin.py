@@ -340,6 +340,8 @@ def pytest_runtest_makereport(
     report = yield
     if report.when == "call":
         item.stash[_CALL_PASSED] = report.passed
+        if report.failed and call.excinfo is not None:
+            _add_hint(item, call.excinfo.value, report)
     used = item.stash.get(_USED_ENVIRONMENT, None)
     if used is None:
         return report
@@ -369,6 +371,18 @@ def pytest_runtest_makereport(
         del item.stash[_USED_ENVIRONMENT]
     return report
 
+
+
+def _add_hint(item: pytest.Item, error: BaseException, report: pytest.TestReport) -> None:
+    """Explain a ``TimeoutError`` that the test module's name ``TimeoutError`` is not."""
+    module = getattr(item, "module", None)
+    if module is None or not isinstance(error, TimeoutError | DurableError):
+        return
+    from .engine._hints import timeout_error_hint  # only once a test has failed
+
+    hint = timeout_error_hint(error, vars(module))
+    if hint is not None:
+        report.sections.append(("durable hint", hint))
 
 
 # --- async tests -------------------------------------------------------------------------------

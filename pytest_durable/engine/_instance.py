@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import random
+import sys
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -48,6 +49,7 @@ from ._commands import (
 )
 from ._definitions import WorkflowDefinition
 from ._failure import encode_failure
+from ._hints import timeout_error_hint
 from ._instance_runtime import InstanceRuntime
 from ._location import SKIP_PREFIXES
 from ._location import display_path as display_path
@@ -297,7 +299,10 @@ class WorkflowInstance:
             + (f", at {location}" if location else "")
             + ". Workflow code must not block: move slow or blocking work into an activity."
         )
-        error.__cause__ = interrupt
+        # The interrupt's traceback ends at the offending line; the interrupt itself is the
+        # engine's private control flow and stays out of the chain.
+        error.__traceback__ = interrupt.__traceback__
+        error.__suppress_context__ = True
         self._close_with(error)
 
     # --- closing -------------------------------------------------------------------------------
@@ -337,6 +342,8 @@ class WorkflowInstance:
             )
         else:
             # A bug in workflow code: fail the run now, keeping the original traceback.
+            if isinstance(exc, TimeoutError):
+                self._note_timeout_trap(exc)
             self._issue_closing(
                 FailWorkflow(
                     failure=encode_failure(exc),
@@ -345,6 +352,13 @@ class WorkflowInstance:
                     location=_raise_site(exc),
                 )
             )
+
+    def _note_timeout_trap(self, exc: BaseException) -> None:
+        """Explain a builtin TimeoutError the workflow's ``except TimeoutError`` missed."""
+        module = sys.modules.get(self.definition.cls.__module__)
+        hint = timeout_error_hint(exc, vars(module) if module is not None else {})
+        if hint is not None and hint not in getattr(exc, "__notes__", ()):
+            exc.add_note(hint)
 
     def _issue_closing(self, command: ClosingCommand) -> None:
         self.closed = True
