@@ -32,6 +32,11 @@ REQUEST = ExpenseRequest("exp-314", "sam", 45_000, "conference ticket")
 HOUR = timedelta(hours=1)
 
 
+# The fixture mocks every outgoing message for every test, so a test that never escalates
+# leaves the escalate mock unused on purpose: no warning for it (see docs/testing.md).
+pytestmark = pytest.mark.filterwarnings("ignore::pytest_durable.UnusedMockWarning")
+
+
 @pytest.fixture
 def messages(durable_env: DurableEnvironment) -> dict[str, MockActivity]:
     """Every outgoing message is mocked; tests inspect who was told what, and when."""
