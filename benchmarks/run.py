@@ -21,6 +21,7 @@ SUITES = [
     "activities",
     "timers",
     "replay",
+    "replay_every_task",
     "memory",
     "semantics",
     "examples",

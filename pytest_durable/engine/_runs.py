@@ -46,6 +46,7 @@ class _Run:
         "run_id",
         "status",
         "task_scheduled",
+        "tasks_run",
         "timers",
         "update_requests",
         "updates",
@@ -64,6 +65,8 @@ class _Run:
         #: Consecutive appends the store rejected (reset by the next accepted one).
         self.conflicts = 0
         self.task_scheduled = False
+        #: Workflow tasks run so far (replay-every-task mode replays at powers of two).
+        self.tasks_run = 0
         self.cancel_requested = False
         self.closed = False
         #: Set while carrying out a task whose last command closes the run: nothing may be
