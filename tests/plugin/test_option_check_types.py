@@ -12,6 +12,8 @@ import pytest
 
 from pytest_durable import PayloadError, activity
 
+# The mocks here are made only to be checked, never called.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest_durable.UnusedMockWarning")
 
 @activity.defn
 async def charge(order_id: str) -> str:
