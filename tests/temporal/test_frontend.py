@@ -268,7 +268,8 @@ def test_eviction_closes_coroutines_without_their_finally_reaching_history(
     env.register_activity(double)
     handle = env.start(CleansUp.run)
     gc.collect()
-    assert env.crash_worker() == (0 if replay_every_task else 1)
+    # Replay-every-task mode caches instances between its replay points too.
+    assert env.crash_worker() == 1
     gc.collect()
     assert handle.result() == "done"
     kinds = [e.kind for e in handle.history.events]
