@@ -355,7 +355,12 @@ def pytest_runtest_makereport(
         report.sections.append(
             (
                 _TIMELINE_SECTION,
-                render_timelines(env.histories(), config=settings, faults=env.fault_log),
+                render_timelines(
+                    env.histories(),
+                    config=settings,
+                    faults=env.fault_log,
+                    attempts=env.attempts,
+                ),
             )
         )
     if report.when == "teardown":

@@ -124,3 +124,39 @@ def test_long_histories_keep_their_beginning_and_end() -> None:
     assert first[1].lstrip().startswith("1  2030-01-01T00:00:00Z  WorkflowExecutionStarted")
     assert first[2] == f"  ... {full - 4} events omitted ..."
     assert "WorkflowExecutionCompleted" in first[-1]
+
+
+def test_retried_attempts_show_where_they_ended(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from pytest_durable import Delay
+        from workflows import Greeter
+
+        def test_greets_on_the_third_attempt(durable_env):
+            durable_env.mock_activity(
+                "greet",
+                outcomes=[
+                    ConnectionError("refused"),
+                    Delay(10, "too late"),
+                    "hello ada",
+                ],
+            )
+            run = durable_env.run(Greeter.run, "ada", id="greet-1")
+            assert run.result() == "hello bob"
+        """
+    )
+    result = pytester.runpytest()
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- durable timeline -*",
+            "*6  2000-01-02T00:00:00Z  ActivityTaskScheduled  *greet*",
+            "*·  2000-01-02T00:00:00Z  attempt 1 of greet (scheduled at event 6) failed, "
+            "retried: ConnectionError: refused",
+            "*·  2000-01-02T00:00:06Z  attempt 2 of greet (scheduled at event 6) timed out, "
+            "retried: TimeoutError[[]START_TO_CLOSE[]]: activity start-to-close timeout",
+            "*7  2000-01-02T00:00:08Z  ActivityTaskStarted  scheduled_event_id=6 attempt=3",
+            "*8  2000-01-02T00:00:08Z  ActivityTaskCompleted  scheduled_event_id=6 *hello ada*",
+        ]
+    )
