@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from .engine._diff import RUN_IDENTITY_KEYS, diff_histories
 from .engine._history import History
@@ -49,6 +50,14 @@ def _load_workflow(spec: str) -> object:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     history = History.load(args.file)
+    if args.html:
+        from .fixtures._html import render_html
+
+        out = Path(args.html)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_html([history], title=args.file), encoding="utf-8")
+        print(f"wrote {out}")
+        return EXIT_OK
     if args.json:
         sys.stdout.write(history.to_json())
     else:
@@ -105,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print a history as a readable timeline")
     show.add_argument("file", help="a history JSON file")
     show.add_argument("--json", action="store_true", help="print the canonical JSON instead")
+    show.add_argument(
+        "--html", metavar="OUT", help="write a self-contained HTML timeline to OUT instead"
+    )
     show.set_defaults(func=_cmd_show)
 
     diff = sub.add_parser("diff", help="compare two histories event by event")

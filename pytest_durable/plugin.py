@@ -363,6 +363,16 @@ def pytest_runtest_makereport(
                 ),
             )
         )
+    if settings.html_dir is not None and report.failed and report.when == "call":
+        from .fixtures._html import write_test_timeline
+
+        path = write_test_timeline(
+            item.config.invocation_params.dir / settings.html_dir,
+            item.nodeid,
+            env.histories(),
+            env.attempts,
+        )
+        report.sections.append(("durable html timeline", f"written to {path}\n"))
     if report.when == "teardown":
         if item.config.stash[CONFIG_KEY].report is not None:
             from .fixtures._coverage import coverage_of
