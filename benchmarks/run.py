@@ -28,6 +28,7 @@ SUITES = [
     "plugin",
     "faults",
     "recorded",
+    "temporal",
 ]
 
 
