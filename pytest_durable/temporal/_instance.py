@@ -451,8 +451,8 @@ class TemporalWorkflowInstance:
             return RecordMarker(name="patch", details=details)
         if which == "upsert_workflow_search_attributes":
             upsert = proto.upsert_workflow_search_attributes
-            for key, payload in upsert.search_attributes.indexed_fields.items():
-                self.search_attributes[key] = to_value(payload)
+            decoded = temporalio.converter.decode_search_attributes(upsert.search_attributes)
+            self.search_attributes.update(decoded)
             return None
         if which == "modify_workflow_properties":
             for key, payload in proto.modify_workflow_properties.upserted_memo.fields.items():

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 SHORT = timedelta(seconds=5)
@@ -322,3 +322,39 @@ class TerminatesChild:
         except ChildWorkflowError as err:
             return f"{type(err.cause).__name__}"
         return "unreachable"
+
+
+@workflow.defn
+class Deprecated:
+    @workflow.run
+    async def run(self) -> str:
+        workflow.deprecate_patch("old-fix")
+        workflow.upsert_search_attributes(
+            [SearchAttributeKey.for_keyword("CustomerId").value_set("c-1")]
+        )
+        return "done"
+
+
+@workflow.defn
+class CancelsChild:
+    @workflow.run
+    async def run(self) -> str:
+        child = await workflow.start_child_workflow(Sleeper.run, id="to-cancel")
+        await workflow.sleep(5)
+        child.cancel()
+        try:
+            await child
+        except ChildWorkflowError as err:
+            return type(err.cause).__name__
+        return "unreachable"
+
+
+@workflow.defn
+class FailingQuery:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query
+    def broken(self) -> str:
+        raise ValueError("no answer")
