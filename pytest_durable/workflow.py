@@ -29,7 +29,7 @@ from .engine._definitions import (
     workflow_definition,
 )
 from .engine._loop import WorkflowEventLoop, track_coroutine
-from .engine._payload import Signature
+from .engine._payload import Signature, decode, encode
 from .engine._runtime import (
     ActivityCall,
     ActivityOptions,
@@ -59,6 +59,8 @@ __all__ = [
     "info",
     "is_replaying",
     "logger",
+    "memo",
+    "memo_value",
     "now",
     "patched",
     "query",
@@ -70,6 +72,8 @@ __all__ = [
     "start_child_workflow",
     "time_ns",
     "update",
+    "upsert_memo",
+    "upsert_search_attributes",
     "uuid4",
     "wait_condition",
 ]
@@ -387,6 +391,57 @@ def deprecate_patch(patch_id: str) -> None:
     if not isinstance(patch_id, str) or not patch_id:
         raise InvalidArgumentError(f"patch id must be a non-empty string, got {patch_id!r}")
     _runtime().workflow_patch(patch_id, deprecated=True)
+
+
+_MISSING: Any = object()
+
+
+def memo() -> dict[str, Any]:
+    """The run's memo (a copy): what the starter attached, with the workflow's upserts.
+
+    Values are JSON values as recorded; :func:`memo_value` decodes one to a type.
+    """
+    return dict(_runtime().workflow_memo())
+
+
+def memo_value(key: str, default: Any = _MISSING, *, type_hint: Any = None) -> Any:
+    """One memo value, decoded by ``type_hint`` when given; ``default`` when the key is absent.
+
+    Raises:
+        KeyError: the memo has no ``key`` and no ``default`` was given (as in Temporal).
+    """
+    values = _runtime().workflow_memo()
+    if key not in values:
+        if default is _MISSING:
+            raise KeyError(f"the workflow's memo has no key {key!r}; it has: {sorted(values)}")
+        return default
+    return decode(values[key], type_hint)
+
+
+def _upserts(updates: Mapping[str, Any], what: str) -> dict[str, Any]:
+    if not isinstance(updates, Mapping) or not all(isinstance(k, str) and k for k in updates):
+        raise InvalidArgumentError(
+            f"{what} takes a mapping of non-empty names to values (None removes one), got "
+            f"{updates!r}"
+        )
+    return {
+        key: None if value is None else encode(value, where=f"{what} value {key!r}")
+        for key, value in updates.items()
+    }
+
+
+def upsert_memo(updates: Mapping[str, Any]) -> None:
+    """Add or change memo values (None removes a key), recorded as WorkflowPropertiesModified."""
+    _runtime().workflow_upsert_memo(_upserts(updates, "upsert_memo"))
+
+
+def upsert_search_attributes(updates: Mapping[str, Any]) -> None:
+    """Set search attributes (None removes one); ``info().search_attributes`` shows them.
+
+    Recorded as ``UpsertWorkflowSearchAttributes``. Temporal's typed search attribute keys are
+    not modelled: names map to JSON values.
+    """
+    _runtime().workflow_upsert_search_attributes(_upserts(updates, "upsert_search_attributes"))
 
 
 def is_replaying() -> bool:

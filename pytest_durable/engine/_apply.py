@@ -140,6 +140,8 @@ def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
             | ev.WorkflowExecutionTerminated()
             | ev.WorkflowExecutionUpdateAccepted()
             | ev.WorkflowExecutionUpdateCompleted()
+            | ev.UpsertWorkflowSearchAttributes()
+            | ev.WorkflowPropertiesModified()
         ):
             # The run's start, task boundaries and the workflow's own commands answer nothing;
             # a termination closes the run without another task.

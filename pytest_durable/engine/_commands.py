@@ -320,6 +320,63 @@ class RequestCancelChild(Command):
         return _cancels(self.target.event_id, event.initiated_event_id)
 
 
+# --- memo and search attributes ---------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class UpsertSearchAttributes(Command):
+    """Set (or, with a null value, remove) search attributes."""
+
+    search_attributes: dict[str, Any]
+
+    event_type = ev.UpsertWorkflowSearchAttributes
+
+    def to_event(self, event_id: int, now_ns: int, new_run_id: NewRunId) -> ev.Event:
+        return ev.UpsertWorkflowSearchAttributes(
+            event_id=event_id, time_ns=now_ns, search_attributes=self.search_attributes
+        )
+
+    def describe(self) -> str:
+        return f"UpsertSearchAttributes({sorted(self.search_attributes)})"
+
+    def compare(self, event: ev.Event) -> Difference | None:
+        assert isinstance(event, ev.UpsertWorkflowSearchAttributes)
+        if self.search_attributes != event.search_attributes:
+            return Difference(
+                f"search attributes upserted are {self.search_attributes!r}, history has "
+                f"{event.search_attributes!r}",
+                breaking=False,
+            )
+        return None
+
+
+@dataclass(slots=True, kw_only=True)
+class ModifyWorkflowProperties(Command):
+    """Change the memo (a null value removes a key)."""
+
+    upserted_memo: dict[str, Any]
+
+    event_type = ev.WorkflowPropertiesModified
+
+    def to_event(self, event_id: int, now_ns: int, new_run_id: NewRunId) -> ev.Event:
+        return ev.WorkflowPropertiesModified(
+            event_id=event_id, time_ns=now_ns, upserted_memo=self.upserted_memo
+        )
+
+    def describe(self) -> str:
+        return f"ModifyWorkflowProperties({sorted(self.upserted_memo)})"
+
+    def compare(self, event: ev.Event) -> Difference | None:
+        assert isinstance(event, ev.WorkflowPropertiesModified)
+        if self.upserted_memo != event.upserted_memo:
+            return Difference(
+                f"the memo upserted is {self.upserted_memo!r}, history has "
+                f"{event.upserted_memo!r}",
+                breaking=False,
+            )
+        return None
+
+
 # --- updates -----------------------------------------------------------------------------------
 
 
@@ -507,6 +564,8 @@ WorkflowCommand: TypeAlias = (
     | RecordMarker
     | StartChildWorkflow
     | RequestCancelChild
+    | UpsertSearchAttributes
+    | ModifyWorkflowProperties
     | AcceptUpdate
     | CompleteUpdate
     | CompleteWorkflow

@@ -36,12 +36,14 @@ from ._commands import (
     CompleteWorkflow,
     ContinueAsNew,
     FailWorkflow,
+    ModifyWorkflowProperties,
     RecordMarker,
     RequestCancelActivity,
     RequestCancelChild,
     ScheduleActivity,
     StartChildWorkflow,
     StartTimer,
+    UpsertSearchAttributes,
     WorkflowCommand,
 )
 from ._definitions import ActivityDefinition, WorkflowDefinition
@@ -49,6 +51,7 @@ from ._failure import decode_failure, encode_failure, error_type_of
 from ._instance import WorkflowInstance
 from ._observers import EventsAppended, Notice, Observer, Observers, RunClosed
 from ._payload import decode, encode
+from ._properties import run_properties
 from ._replay import replay_into
 from ._restart import WORKFLOW_RETRY, restart, restore_host
 from ._restore import open_work
@@ -184,8 +187,12 @@ class Engine:
         workflow_id: str,
         parent: tuple[_Run, int] | None = None,
         retry_policy: RetryPolicy | None = None,
+        memo: dict[str, Any] | None = None,
+        search_attributes: dict[str, Any] | None = None,
     ) -> Execution:
         """Start a run; ``args`` are already encoded. The first workflow task is scheduled.
+
+        ``memo`` and ``search_attributes`` (JSON values by name) are recorded on its start.
 
         With a ``retry_policy``, a run that fails is followed by a new run (the next attempt)
         after the policy's backoff, as Temporal retries workflows.
@@ -200,7 +207,14 @@ class Engine:
         self.workflows.setdefault(definition.name, definition)
         execution = Execution(workflow_id, self.loop.create_future(), parent, retry_policy)
         self.executions[workflow_id] = execution
-        self._start_run(execution, definition, list(args), continued_from=None)
+        self._start_run(
+            execution,
+            definition,
+            list(args),
+            continued_from=None,
+            memo=memo,
+            search_attributes=search_attributes,
+        )
         return execution
 
     def resume(self, definition: WorkflowDefinition, events: Sequence[ev.Event]) -> Execution:
@@ -279,8 +293,14 @@ class Engine:
         continued_from: _Run | None,
         run_id: str | None = None,
         attempt: int = 1,
+        memo: dict[str, Any] | None = None,
+        search_attributes: dict[str, Any] | None = None,
     ) -> _Run:
         run = _Run(execution, definition, run_id or self._new_run_id())
+        if continued_from is not None and memo is None and search_attributes is None:
+            # As on Temporal, the next run (continue-as-new, or a retry) keeps both as they stand.
+            kept_memo, kept_attributes = run_properties(continued_from.events)
+            memo, search_attributes = kept_memo or None, kept_attributes or None
         parent = execution.parent
         first_run_id = execution.runs[0].run_id if execution.runs else run.run_id
         execution.runs.append(run)
@@ -297,6 +317,8 @@ class Engine:
             parent_run_id=parent[0].run_id if parent else None,
             continued_from_run_id=continued_from.run_id if continued_from else None,
             first_run_id=first_run_id,
+            memo=memo or None,
+            search_attributes=search_attributes or None,
         )
         self._append(run, [started])
         self._schedule_task(run)
@@ -620,8 +642,8 @@ class Engine:
                     continued_from=run,
                     run_id=event.new_run_id,
                 )
-            case RecordMarker():
-                pass  # a marker asks nothing of the host
+            case RecordMarker() | UpsertSearchAttributes() | ModifyWorkflowProperties():
+                pass  # markers, memo and search attributes ask nothing of the host
             case AcceptUpdate():
                 state = run.updates.get(command.update_id)
                 if state is not None:

@@ -19,6 +19,7 @@ from ._timefmt import format_duration
 _TIME = {"codec": "time"}
 _DURATION = {"codec": "duration"}
 _FAILURE = {"codec": "failure"}
+_OMIT_NONE = {"codec": "omit_none"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -68,6 +69,9 @@ class WorkflowExecutionStarted(Event):
     parent_run_id: str | None = None
     continued_from_run_id: str | None = None
     first_run_id: str | None = None
+    #: What the starter attached: a memo and search attributes (JSON values by name).
+    memo: dict[str, Any] | None = field(default=None, metadata=_OMIT_NONE)
+    search_attributes: dict[str, Any] | None = field(default=None, metadata=_OMIT_NONE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +133,25 @@ class WorkflowExecutionCancelRequested(Event):
     """Someone asked the run to cancel."""
 
     reason: str = ""
+
+
+# --- memo and search attributes ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpsertWorkflowSearchAttributes(Event):
+    """The workflow set search attributes (a null value removes one)."""
+
+    search_attributes: dict[str, Any]
+    is_command = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowPropertiesModified(Event):
+    """The workflow changed its memo (``upserted_memo``; a null value removes a key)."""
+
+    upserted_memo: dict[str, Any]
+    is_command = True
 
 
 # --- updates -----------------------------------------------------------------------------------
@@ -361,6 +384,8 @@ HistoryEvent: TypeAlias = (
     | WorkflowExecutionCancelRequested
     | WorkflowExecutionUpdateAccepted
     | WorkflowExecutionUpdateCompleted
+    | UpsertWorkflowSearchAttributes
+    | WorkflowPropertiesModified
     | ActivityTaskScheduled
     | ActivityTaskStarted
     | ActivityTaskCompleted

@@ -78,6 +78,8 @@ def event_to_json(event: Event) -> dict[str, Any]:
         value = getattr(event, name)
         if codec == "duration" and value is not None:
             value = format_duration(value)
+        elif codec == "omit_none" and value is None:
+            continue  # a field added later: documents that do not use it stay as they were
         data[key] = value
     return data
 

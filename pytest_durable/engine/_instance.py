@@ -107,6 +107,9 @@ class WorkflowInstance:
         #: Set once the instance is dropped: its runtime is torn down and issues nothing more.
         self.evicted = False
         self.cancel_requested = False
+        #: The memo and search attributes as they stand (JSON values), upserts applied.
+        self.memo: dict[str, Any] = dict(started.memo or {})
+        self.search_attributes: dict[str, Any] = dict(started.search_attributes or {})
         self.info = WorkflowInfo(
             workflow_id=started.workflow_id,
             run_id=started.run_id,
@@ -117,6 +120,7 @@ class WorkflowInstance:
             parent_run_id=started.parent_run_id,
             continued_run_id=started.continued_from_run_id,
             first_run_id=started.first_run_id or started.run_id,
+            search_attributes=self.search_attributes,
         )
         self._context = contextvars.copy_context()
         #: Whether this activation has caught the deadlock watchdog's interrupt.

@@ -11,12 +11,17 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import _ContinueAsNew
 from ._checks import check_arity, check_types
-from ._commands import ScheduleActivity, StartChildWorkflow
+from ._commands import (
+    ModifyWorkflowProperties,
+    ScheduleActivity,
+    StartChildWorkflow,
+    UpsertSearchAttributes,
+)
 from ._location import display_path, user_location
 from ._payload import encode_args
 from ._runtime import (
@@ -61,6 +66,25 @@ class InstanceRuntime:
 
     def workflow_patch(self, patch_id: str, *, deprecated: bool) -> bool:
         return self.instance.patched(patch_id, deprecated=deprecated)
+
+    def workflow_memo(self) -> Mapping[str, Any]:
+        return self.instance.memo
+
+    def workflow_upsert_memo(self, updates: dict[str, Any]) -> None:
+        instance = self.instance
+        instance.check_may_issue("change the memo")
+        _apply_upsert(instance.memo, updates)
+        instance.commands.append(
+            ModifyWorkflowProperties(upserted_memo=updates, location=user_location())
+        )
+
+    def workflow_upsert_search_attributes(self, updates: dict[str, Any]) -> None:
+        instance = self.instance
+        instance.check_may_issue("upsert search attributes")
+        _apply_upsert(instance.search_attributes, updates)
+        instance.commands.append(
+            UpsertSearchAttributes(search_attributes=updates, location=user_location())
+        )
 
     async def workflow_sleep(self, duration_ns: int) -> None:
         instance = self.instance
@@ -208,3 +232,12 @@ def _set_result_unless_done(future: asyncio.Future[Any]) -> None:
         future.set_result(None)
 
 
+
+
+def _apply_upsert(target: dict[str, Any], updates: Mapping[str, Any]) -> None:
+    """Upsert ``updates`` into ``target``: a None value removes its key."""
+    for key, value in updates.items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value

@@ -17,8 +17,8 @@ import asyncio
 import random
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
 
@@ -44,6 +44,8 @@ class WorkflowInfo:
     parent_run_id: str | None
     continued_run_id: str | None
     first_run_id: str
+    search_attributes: Mapping[str, Any] = field(default_factory=dict)
+    """The run's search attributes (JSON values), kept current as the workflow upserts them."""
 
 
 # --- activity options --------------------------------------------------------------------------
@@ -243,6 +245,18 @@ class WorkflowRuntime(Protocol):
 
     def workflow_patch(self, patch_id: str, *, deprecated: bool) -> bool:
         """``patched(patch_id)`` (or ``deprecate_patch``, when ``deprecated``)."""
+        ...
+
+    def workflow_memo(self) -> Mapping[str, Any]:
+        """The run's memo, as JSON values (``workflow.memo()``)."""
+        ...
+
+    def workflow_upsert_memo(self, updates: dict[str, Any]) -> None:
+        """Change the memo: JSON values by key, None removing a key (``upsert_memo``)."""
+        ...
+
+    def workflow_upsert_search_attributes(self, updates: dict[str, Any]) -> None:
+        """Set search attributes: JSON values by name, None removing one."""
         ...
 
     def workflow_sleep(self, duration_ns: int) -> Awaitable[None]:
