@@ -185,3 +185,16 @@ class Dispatch:
             workflow.logger.info("the child ended: %s", err)
         await workflow.sleep(timedelta(days=365))
         return "done"
+
+
+@workflow.defn
+class Triage:
+    """Started with a memo and search attributes; upserts both as the ticket moves on."""
+
+    @workflow.run
+    async def run(self, title: str) -> str:
+        workflow.upsert_memo({"state": "triaged", "source": None})
+        workflow.upsert_search_attributes({"Priority": 1})
+        await workflow.sleep(timedelta(hours=4))
+        workflow.upsert_memo({"state": "closed"})
+        return f"{title}: {workflow.memo()['state']}"

@@ -22,6 +22,7 @@ from corpus_workflows import (
     Hold,
     Purchase,
     Subscription,
+    Triage,
     charge,
     notify,
     reserve,
@@ -85,12 +86,23 @@ def dispatch(env: DurableEnvironment) -> None:
     env.settle()
 
 
+def triage(env: DurableEnvironment) -> None:
+    env.run(
+        Triage.run,
+        "printer on fire",
+        id="ticket-1",
+        memo={"source": "email", "reporter": "dana"},
+        search_attributes={"Priority": 3, "Queue": "it"},
+    )
+
+
 SCENARIOS: dict[str, Callable[[DurableEnvironment], None]] = {
     "order": order,
     "fulfilment": fulfilment,
     "subscription": subscription,
     "hold": hold,
     "dispatch": dispatch,
+    "triage": triage,
 }
 
 
