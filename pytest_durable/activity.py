@@ -110,6 +110,8 @@ class ActivityInfo:
     schedule_to_close_timeout: timedelta | None
     start_to_close_timeout: timedelta | None
     heartbeat_timeout: timedelta | None
+    is_local: bool = False
+    """Whether this is a local activity (``workflow.execute_local_activity``)."""
 
 
 class ActivityContext:

@@ -35,8 +35,10 @@ from .engine._runtime import (
     ActivityOptions,
     ChildWorkflowCall,
     ChildWorkflowHandle,
+    LocalActivityCall,
     WorkflowInfo,
     WorkflowRuntime,
+    activity_timeout_ns,
     retrieve_outcome,
 )
 from .errors import (
@@ -55,6 +57,7 @@ __all__ = [
     "deprecate_patch",
     "execute_activity",
     "execute_child_workflow",
+    "execute_local_activity",
     "in_workflow",
     "info",
     "is_replaying",
@@ -70,6 +73,7 @@ __all__ = [
     "sleep",
     "start_activity",
     "start_child_workflow",
+    "start_local_activity",
     "time_ns",
     "update",
     "upsert_memo",
@@ -734,6 +738,86 @@ async def execute_activity(
         start_to_close_timeout=start_to_close_timeout,
         heartbeat_timeout=heartbeat_timeout,
         retry_policy=retry_policy,
+        result_type=result_type,
+    )
+
+
+# --- local activities --------------------------------------------------------------------------
+
+_LOCAL_RETRY_THRESHOLD = timedelta(minutes=1)
+
+
+def start_local_activity(
+    activity: Callable[..., Any] | str,
+    *arg: Any,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: timedelta | None = None,
+    result_type: type | None = None,
+) -> asyncio.Task[Any]:
+    """Start a local activity: it runs within this workflow task, recorded only as a marker.
+
+    Arguments as for :func:`start_activity` (positionally or ``args=[...]``). At least one of
+    ``start_to_close_timeout`` and ``schedule_to_close_timeout`` is required. It retries with
+    ``RetryPolicy()`` unless given another policy: within the task while the wait is at most
+    ``local_retry_threshold`` (default 1 minute), after a durable timer when it is longer.
+    Returns a task; ``cancel()`` cancels the activity.
+    """
+    runtime = _runtime()
+    name, definition = _activity_type(activity)
+    values = call_arguments(arg, args, what=f"local activity {name!r}")
+    options = ActivityOptions.create(
+        name,
+        activity_id=activity_id,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        retry_policy=retry_policy,
+    )
+    threshold = activity_timeout_ns(
+        local_retry_threshold or _LOCAL_RETRY_THRESHOLD, "local_retry_threshold", name
+    )
+    assert threshold is not None
+    return runtime.workflow_start_local_activity(
+        LocalActivityCall(
+            activity_type=name,
+            definition=definition,
+            args=values,
+            options=options,
+            local_retry_threshold_ns=threshold,
+            result_type=result_type,
+        )
+    )
+
+
+async def execute_local_activity(
+    activity: Callable[..., Any] | str,
+    *arg: Any,
+    args: Sequence[Any] | None = None,
+    activity_id: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: timedelta | None = None,
+    result_type: type | None = None,
+) -> Any:
+    """Run a local activity and return its result; see :func:`start_local_activity`."""
+    __tracebackhide__ = True
+    return await start_local_activity(
+        activity,
+        *arg,
+        args=args,
+        activity_id=activity_id,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        retry_policy=retry_policy,
+        local_retry_threshold=local_retry_threshold,
         result_type=result_type,
     )
 

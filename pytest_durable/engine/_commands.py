@@ -22,6 +22,8 @@ from ._timefmt import format_duration
 
 #: The name of the markers ``workflow.patched`` and ``workflow.deprecate_patch`` record.
 PATCH_MARKER = "patch"
+#: The name Temporal's Core SDK gives the markers that record local activities.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 NewRunId = Callable[[], str]
 """Mints a run id (the engine's seeded generator): continue-as-new names its next run."""
@@ -252,6 +254,77 @@ class RecordMarker(Command):
 
 
 # --- child workflows ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class ScheduleLocalActivity:
+    """A local activity to run within the workflow task; it reaches history only as a marker.
+
+    Not a command of its own (it has no event): the engine runs it while the task is held open,
+    and its outcome is recorded by a :class:`RecordLocalActivityMarker` when it resolves.
+    """
+
+    location: tuple[str, int] | None = None
+    seq: int
+    activity_id: str
+    activity_type: str
+    args: list[Any]
+    schedule_to_close_ns: int | None
+    schedule_to_start_ns: int | None
+    start_to_close_ns: int | None
+    retry_policy: RetryPolicy
+    local_retry_threshold_ns: int
+    #: The first attempt this command runs (above 1 after a timer backoff).
+    attempt: int = 1
+    #: When the first attempt was scheduled (set on a retry after a timer backoff).
+    original_schedule_ns: int | None = None
+    result_hint: Any = None
+    definition: Any = field(default=None, repr=False)
+    future: asyncio.Future[Any] | None = field(default=None, repr=False)
+    #: Set by the engine once it runs the activity (a cancel before that needs no marker).
+    started: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class RecordLocalActivityMarker(Command):
+    """A local activity's outcome, recorded as Temporal records it: a marker."""
+
+    seq: int
+    activity_id: str
+    activity_type: str
+    details: dict[str, Any]
+
+    event_type = ev.MarkerRecorded
+
+    def to_event(self, event_id: int, now_ns: int, new_run_id: NewRunId) -> ev.Event:
+        return ev.MarkerRecorded(
+            event_id=event_id,
+            time_ns=now_ns,
+            marker_name=LOCAL_ACTIVITY_MARKER,
+            details=self.details,
+        )
+
+    def describe(self) -> str:
+        return f"LocalActivity(activity_type={self.activity_type!r}, seq={self.seq})"
+
+    def compare(self, event: ev.Event) -> Difference | None:
+        # The outcome comes from the marker on replay; what must agree is which local activity
+        # it resolves (Core's checks: sequence number, then type).
+        assert isinstance(event, ev.MarkerRecorded)
+        data = event.details.get("data") or {}
+        if event.marker_name != LOCAL_ACTIVITY_MARKER or data.get("seq") != self.seq:
+            return Difference(
+                f"local activity {self.activity_type!r} resolves here, but history holds "
+                "another marker",
+                breaking=True,
+            )
+        if data.get("activity_type") != self.activity_type:
+            return Difference(
+                f"activity type of recorded marker {data.get('activity_type')!r} does not "
+                f"match activity type of local activity command {self.activity_type!r}",
+                breaking=True,
+            )
+        return None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -562,6 +635,7 @@ WorkflowCommand: TypeAlias = (
     | StartTimer
     | CancelTimer
     | RecordMarker
+    | RecordLocalActivityMarker
     | StartChildWorkflow
     | RequestCancelChild
     | UpsertSearchAttributes

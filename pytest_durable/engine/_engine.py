@@ -37,6 +37,7 @@ from ._commands import (
     ContinueAsNew,
     FailWorkflow,
     ModifyWorkflowProperties,
+    RecordLocalActivityMarker,
     RecordMarker,
     RequestCancelActivity,
     RequestCancelChild,
@@ -49,6 +50,8 @@ from ._commands import (
 from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._failure import decode_failure, encode_failure, error_type_of
 from ._instance import WorkflowInstance
+from ._local import resolve as resolve_local
+from ._local_activities import LocalActivityRunner, OpenTask
 from ._observers import EventsAppended, Notice, Observer, Observers, RunClosed
 from ._payload import decode, encode
 from ._properties import run_properties
@@ -139,6 +142,7 @@ class Engine:
         self.workflow_worker = WorkflowWorker(self)
         #: Runs due for a workflow task, between the engine and the worker.
         self.task_queue = WorkflowTaskQueue(self, self._run_workflow_task)
+        self._local = LocalActivityRunner(self)
         #: Consulted as each attempt starts, with the attempt and the worker's way of running
         #: its code; returning True means the hook took the attempt over (fault injection).
         self.attempt_hook: Callable[[Attempt, Callable[[Attempt], None]], bool] | None = None
@@ -436,12 +440,20 @@ class Engine:
 
     def _evict(self, run: _Run) -> None:
         """Drop a run's cached instance, closing its coroutines under its torn-down runtime."""
+        if run.open_task is not None:
+            # The open task's local activities die with the worker; replay re-runs them.
+            self._local.abandon(run)
+            run.open_task = None
+            self._flush_buffered(run)
+            self._schedule_task(run)
         self.workflow_worker.evict(run)
 
     # --- workflow tasks ------------------------------------------------------------------------
 
     def _schedule_task(self, run: _Run) -> None:
-        self.task_queue.put(run)
+        # A task held open for local activities schedules the next one when it completes.
+        if run.open_task is None:
+            self.task_queue.put(run)
 
     # --- the append seam -----------------------------------------------------------------------
 
@@ -476,6 +488,11 @@ class Engine:
         appends them again, renumbered, after whatever the store gained meanwhile.
         """
         if run.closed or run.closing:
+            return
+        if run.open_task is not None:
+            # A workflow task is open (local activities run): as Temporal's server buffers
+            # events during a task, they follow its completion.
+            run.buffered.extend(events)
             return
         while True:
             base = len(run.events)
@@ -514,15 +531,71 @@ class Engine:
         if requests:
             if instance.rejected:
                 self._reject_updates(run, instance)
-            if not commands and run.delivered == len(run.events):
+            if not commands and run.delivered == len(run.events) and not instance.local_pending:
                 # Only rejected updates: as on Temporal, they leave no trace in history.
                 if self.replay_every_task:
                     self._evict(run)
                 return
-        base = len(run.events)
-        new: list[ev.Event] = [ev.WorkflowTaskCompleted(event_id=base + 1, time_ns=now)]
-        for command in commands:
-            event = command.to_event(base + len(new) + 1, now, self._new_run_id)
+        task = OpenTask(started_ns=now, requests=requests)
+        task.add(commands, now)
+        if not self._hold_for_local_activities(run, instance, task):
+            self._complete_task(run, instance, task)
+
+    def _hold_for_local_activities(
+        self, run: _Run, instance: WorkflowInstance, task: OpenTask
+    ) -> bool:
+        """Keep the task open while local activities it scheduled run; True if it is held."""
+        for seq in instance.local_cancels:
+            self._local.cancel(run, seq)
+        instance.local_cancels.clear()
+        if not instance.local_pending or instance.closed:
+            if run.local_activities:
+                self._local.abandon(run)
+            run.open_task = None
+            return False
+        run.open_task = task
+        for command in list(instance.local_pending.values()):
+            if not command.started:
+                self._local.start(run, command)
+        return True
+
+    def _local_resolved(self, run: _Run, seq: int, details: dict[str, Any]) -> None:
+        """A local activity of the open task resolved: record it and let the code go on.
+
+        The code resumes at the activity's completion time (the marker's), live and on replay.
+        """
+        instance = run.instance
+        task = run.open_task
+        if task is None or instance is None or seq not in instance.local_pending:
+            return
+        resolve_local(instance, seq, details)
+        now = details["data"]["complete_time_ns"]
+        task.add(instance.activate([], now, replaying=False), now)
+        if not self._hold_for_local_activities(run, instance, task):
+            self._complete_task(run, instance, task)
+            self._flush_buffered(run)
+
+    def _flush_buffered(self, run: _Run) -> None:
+        """Append the input events that waited for an open task to complete."""
+        buffered, run.buffered = run.buffered, []
+        if buffered:
+            base = len(run.events)
+            self._append_input(run, [_renumber(e, base + i + 1) for i, e in enumerate(buffered)])
+
+    def _complete_task(self, run: _Run, instance: WorkflowInstance, task: OpenTask) -> None:
+        """Record the task's completion and its commands' events, then carry them out.
+
+        The task's events bear the time it started; a command issued after a local activity
+        resolved bears that activity's completion time (when the code issued it).
+        """
+        events = run.events
+        commands = task.commands
+        base = len(events)
+        new: list[ev.Event] = [
+            ev.WorkflowTaskCompleted(event_id=base + 1, time_ns=task.started_ns)
+        ]
+        for command, issued_ns in zip(commands, task.times, strict=True):
+            event = command.to_event(base + len(new) + 1, issued_ns, self._new_run_id)
             new.append(event)
             instance.bind(command, event.event_id)
         try:
@@ -531,7 +604,7 @@ class Engine:
             # The instance ran a task history never recorded: drop it, re-read, re-drive (as
             # Temporal evicts on a failed workflow task).
             self._resync(run, error)
-            run.update_requests[:0] = requests  # delivered again by the re-driven task
+            run.update_requests[:0] = task.requests  # delivered again by the re-driven task
             self._schedule_task(run)
             return
         run.delivered = len(run.events)
@@ -642,7 +715,12 @@ class Engine:
                     continued_from=run,
                     run_id=event.new_run_id,
                 )
-            case RecordMarker() | UpsertSearchAttributes() | ModifyWorkflowProperties():
+            case (
+                RecordMarker()
+                | RecordLocalActivityMarker()
+                | UpsertSearchAttributes()
+                | ModifyWorkflowProperties()
+            ):
                 pass  # markers, memo and search attributes ask nothing of the host
             case AcceptUpdate():
                 state = run.updates.get(command.update_id)
@@ -789,6 +867,7 @@ class Engine:
             timer.cancel()
         run.timers.clear()
         self._activities.abandon(run)
+        self._local.abandon(run)
         for child_id in run.children.values():
             child = self.executions.get(child_id)
             if child is not None and child.is_open:

@@ -43,6 +43,7 @@ from ._commands import (
     RequestCancelActivity,
     RequestCancelChild,
     ScheduleActivity,
+    ScheduleLocalActivity,
     StartChildWorkflow,
     StartTimer,
     WorkflowCommand,
@@ -51,6 +52,7 @@ from ._definitions import WorkflowDefinition
 from ._failure import encode_failure
 from ._hints import timeout_error_hint
 from ._instance_runtime import InstanceRuntime
+from ._local import LocalActivityFuture
 from ._location import SKIP_PREFIXES
 from ._location import display_path as display_path
 from ._location import user_location as user_location
@@ -101,6 +103,11 @@ class WorkflowInstance:
         self.pending_activity_ids: dict[str, asyncio.Future[Any]] = {}
         self.timer_seq = 0
         self.child_seq = 0
+        self.local_activity_seq = 0
+        #: Local activities scheduled and not yet resolved, by sequence number.
+        self.local_pending: dict[int, ScheduleLocalActivity] = {}
+        #: Running local activities the code cancelled (the engine stops them).
+        self.local_cancels: list[int] = []
         self.obj: Any = None
         self.main_task: asyncio.Task[Any] | None = None
         self.closed = False
@@ -478,6 +485,15 @@ class WorkflowInstance:
         command.future = future
         pending[command.activity_id] = future
         self.commands.append(command)
+        return future
+
+    def schedule_local_activity(self, command: ScheduleLocalActivity) -> asyncio.Future[Any]:
+        """Schedule a local activity: it runs while this workflow task is held open."""
+        self.check_may_issue("schedule a local activity")
+        self.local_activity_seq += 1
+        future = LocalActivityFuture(self, command)
+        command.future = future
+        self.local_pending[command.seq] = command
         return future
 
     def cancel_activity(self, command: ScheduleActivity) -> None:

@@ -19,15 +19,18 @@ from ._checks import check_arity, check_types
 from ._commands import (
     ModifyWorkflowProperties,
     ScheduleActivity,
+    ScheduleLocalActivity,
     StartChildWorkflow,
     UpsertSearchAttributes,
 )
+from ._local import start_local_activity
 from ._location import display_path, user_location
 from ._payload import encode_args
 from ._runtime import (
     ActivityCall,
     ChildWorkflowCall,
     ChildWorkflowHandle,
+    LocalActivityCall,
     WorkflowInfo,
     retrieve_outcome,
 )
@@ -124,6 +127,35 @@ class InstanceRuntime:
             location=location,
         )
         return instance.schedule_activity(command)
+
+    def workflow_start_local_activity(self, call: LocalActivityCall) -> asyncio.Task[Any]:
+        instance = self.instance
+        name = call.activity_type
+        definition = call.definition
+        location = user_location()
+        owner = f"local activity {name!r}"
+        encoded = self._checked_arguments(definition, call.args, owner, location)
+        seq = instance.local_activity_seq + 1
+        hint = call.result_type
+        if hint is None and definition is not None:
+            hint = definition.signature.return_hint
+        options = call.options
+        command = ScheduleLocalActivity(
+            seq=seq,
+            activity_id=options.activity_id or f"local-{seq}",
+            activity_type=name,
+            args=encoded,
+            schedule_to_close_ns=options.schedule_to_close_ns,
+            schedule_to_start_ns=options.schedule_to_start_ns,
+            start_to_close_ns=options.start_to_close_ns,
+            retry_policy=options.retry_policy,
+            local_retry_threshold_ns=call.local_retry_threshold_ns,
+            result_hint=hint,
+            definition=definition,
+            location=location,
+        )
+        task: asyncio.Task[Any] = start_local_activity(instance, command)
+        return task
 
     async def workflow_start_child_workflow(
         self, call: ChildWorkflowCall

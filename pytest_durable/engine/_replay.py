@@ -8,8 +8,16 @@ from dataclasses import dataclass
 
 from ..errors import HistoryFormatError, NondeterminismError, WorkflowDeadlockError
 from . import _events as ev
-from ._commands import PATCH_MARKER, FailWorkflow, RecordMarker, WorkflowCommand
+from ._commands import (
+    LOCAL_ACTIVITY_MARKER,
+    PATCH_MARKER,
+    FailWorkflow,
+    RecordMarker,
+    WorkflowCommand,
+)
 from ._instance import WorkflowInstance
+from ._local import marker_seq
+from ._local import resolve as resolve_local
 from ._updates import UpdateRequest
 
 
@@ -183,6 +191,31 @@ def _removed_patch(
     )
 
 
+def _resolve_local_activities(
+    instance: WorkflowInstance, recorded: Sequence[ev.Event], patches: frozenset[str]
+) -> list[WorkflowCommand]:
+    """Resolve local activities from this task's markers, in the order they were recorded.
+
+    Live, each resolution let the code run on before the next; replay does the same, at each
+    activity's recorded completion time, so the code issues the same commands in between.
+    """
+    commands: list[WorkflowCommand] = []
+    for event in recorded:
+        # Live, the engine ran every activity scheduled so far before this one resolved (a
+        # cancel from here on stops a running activity, and is recorded).
+        for command in instance.local_pending.values():
+            command.started = True
+        if not isinstance(event, ev.MarkerRecorded):
+            continue
+        seq = marker_seq(event.details) if event.marker_name == LOCAL_ACTIVITY_MARKER else None
+        if seq is None or seq not in instance.local_pending:
+            continue  # matched (and reported) with the other commands
+        resolve_local(instance, seq, event.details)
+        now = event.details["data"].get("complete_time_ns", event.time_ns)
+        commands += instance.activate([], now, replaying=True, recorded_patches=patches)
+    return commands
+
+
 def replay_into(
     instance: WorkflowInstance,
     events: Sequence[ev.Event],
@@ -229,6 +262,8 @@ def replay_into(
                 commands = instance.activate(
                     inputs, event.time_ns, replaying=True, recorded_patches=patches
                 )
+            if instance.local_pending:
+                commands += _resolve_local_activities(instance, recorded, patches)
             match_commands(
                 instance,
                 commands,

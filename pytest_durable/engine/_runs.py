@@ -29,6 +29,7 @@ class _Run:
 
     __slots__ = (
         "activities",
+        "buffered",
         "cancel_requested",
         "children",
         "closed",
@@ -41,6 +42,8 @@ class _Run:
         "execution",
         "instance",
         "key",
+        "local_activities",
+        "open_task",
         "result",
         "retry_state",
         "run_id",
@@ -78,6 +81,12 @@ class _Run:
         #: Why a failed run was not retried (reported to a parent with the failure).
         self.retry_state = RetryState.RETRY_POLICY_NOT_SET
         self.activities: dict[int, Any] = {}
+        #: Local activities running for the open workflow task, by sequence number.
+        self.local_activities: dict[int, Any] = {}
+        #: The workflow task held open while local activities run (None when no task is
+        #: open), and the input events that arrived meanwhile (appended after it).
+        self.open_task: Any = None
+        self.buffered: list[ev.Event] = []
         self.timers: dict[int, TimerHandle] = {}
         self.children: dict[int, str] = {}
         #: Updates waiting for the next workflow task, and every update sent to this run by id.

@@ -167,6 +167,19 @@ class ActivityCall:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LocalActivityCall:
+    """``start_local_activity``'s validated request (no heartbeat timeout: none applies)."""
+
+    activity_type: str
+    definition: ActivityDefinition | None
+    args: Sequence[Any]
+    options: ActivityOptions
+    local_retry_threshold_ns: int
+    """A retry waiting longer than this waits on a durable timer instead of in the task."""
+    result_type: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChildWorkflowCall:
     """``start_child_workflow``'s validated request."""
 
@@ -269,6 +282,10 @@ class WorkflowRuntime(Protocol):
 
     def workflow_start_activity(self, call: ActivityCall) -> asyncio.Future[Any]:
         """Schedule an activity; cancelling the future requests the activity's cancellation."""
+        ...
+
+    def workflow_start_local_activity(self, call: LocalActivityCall) -> asyncio.Task[Any]:
+        """Start a local activity (run within the workflow task); the task is its handle."""
         ...
 
     def workflow_start_child_workflow(
