@@ -112,6 +112,10 @@ class TemporalWorkflowInstance:
         self.search_attributes: dict[str, Any] = {}
         self.memo: dict[str, Any] = {}
         self.history_length = 0
+        #: What the engine asks of an instance about local activities: this front-end runs
+        #: temporalio's local activities as activities, so none is ever pending here.
+        self.local_pending: dict[int, Any] = {}
+        self.local_cancels: list[int] = []
         self._sdk: temporalio.worker.WorkflowInstance | None = None
         self._queries = 0
 
