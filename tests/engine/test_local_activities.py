@@ -404,9 +404,12 @@ def test_heartbeat_details_reach_the_next_attempt(env: DurableEnvironment) -> No
 
 
 def test_an_unserialisable_result_fails_it(env: DurableEnvironment) -> None:
-    env.mock_activity(lookup, returns=object())
+    @activity.defn(name="unserialisable")
+    async def unserialisable(key: str) -> Any:
+        return object()
+
     with pytest.raises(WorkflowFailureError) as info:
-        env.run(local_workflow().run, "k").result()
+        env.run(local_workflow(unserialisable).run, "k").result()
     error = info.value.cause
     assert isinstance(error, ActivityError)
     assert error.retry_state is RetryState.NON_RETRYABLE_FAILURE
