@@ -227,7 +227,7 @@ def test_every_task_replayed_gives_the_same_outcome(make_env: Any) -> None:
     wf = local_workflow(local_retry_threshold=timedelta(seconds=1))
     outcomes = []
     for cache in (True, False):
-        env = make_env(cache_workflows=cache)
+        env = make_env(replay_every_task=not cache)
         env.mock_activity(lookup, outcomes=[ValueError("1"), ValueError("2"), "ok"])
         handle = env.run(wf.run, "k")
         outcomes.append((handle.result(), [e.kind for e in handle.history]))
