@@ -231,6 +231,11 @@ class ActivityWorker:
         self.run_code(attempt)
         return attempt
 
+    def run_direct(self, attempt: Attempt) -> None:
+        """Run an attempt its server hands over itself (local activities: no queue, no hook)."""
+        self.in_flight[attempt.task.token] = attempt
+        self.run_code(attempt)
+
     def run_code(self, attempt: Attempt) -> None:
         """Run the attempt's implementation: a function, a mock, or a NotFoundError."""
         engine = self.engine

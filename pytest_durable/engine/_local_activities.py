@@ -150,9 +150,7 @@ class LocalActivityRunner:
                 engine.loop, now + command.start_to_close_ns, self._timed_out, state, token
             )
         # In the workflow's own worker: no task queue, no fault hook.
-        attempt = LocalAttempt(self.worker, task, now)
-        self.worker.in_flight[token] = [attempt]
-        self.worker.run_code(attempt)
+        self.worker.run_direct(LocalAttempt(self.worker, task, now))
 
     # --- reports from the worker (the channel's server side) ------------------------------------
 
