@@ -1,9 +1,10 @@
 """SEMANTICS.md's reference scenarios on pytest-durable: outcome, virtual time and wall time.
 
-Each scenario runs a real ``async def`` activity in a fresh ``DurableEnvironment``. The row's
-value is the wall time of ``env.run(...)`` (median of the repetitions); the notes give what
-the test sees (retry state and innermost cause, or the result), the attempts made and the
-virtual time that passed. Temporal's time-skipping test server takes the real time listed in
+Each scenario runs a real ``async def`` activity in a fresh ``DurableEnvironment``, as an
+activity or (rows starting "local activity") as a local activity. The row's value is the wall
+time of ``env.run(...)`` (median of the repetitions); the notes give what the test sees (retry
+state and the cause chain under the ``ActivityError``, or the result), the attempts made and
+the virtual time that passed. Temporal's time-skipping test server takes the real time listed in
 the reference column for the timeout scenarios, because it enforces activity timeouts in real
 time.
 """
@@ -20,6 +21,7 @@ from _harness import Row, Timing, main, repeats, timing_row
 
 from pytest_durable import (
     ActivityError,
+    ApplicationError,
     DurableEnvironment,
     RetryPolicy,
     TimeoutError,
@@ -61,8 +63,26 @@ async def heartbeats_then_stalls() -> str:
     return "never"
 
 
-# name -> (activity, options, Temporal's wall time on its test server)
-SCENARIOS: dict[str, tuple[Callable[..., Any], dict[str, Any], str]] = {
+@activity.defn
+async def declines() -> str:
+    ATTEMPTS.append(activity.info().attempt)
+    raise ApplicationError("declined")  # no type
+
+
+@activity.defn
+async def fails_twice() -> str:
+    ATTEMPTS.append(activity.info().attempt)
+    if activity.info().attempt < 3:
+        raise ValueError("not yet")
+    return "ok"
+
+
+NOT_MEASURED = "(not timed)"
+"""Temporal's outcome for these rows comes from the parity comparison; its wall time was not
+recorded."""
+
+# name -> (activity or name, options, Temporal's wall time on its test server)
+SCENARIOS: dict[str, tuple[Callable[..., Any] | str, dict[str, Any], str]] = {
     "fails 3x, 4th attempt succeeds, initial 10 min": (
         fails_three_times,
         {
@@ -117,6 +137,53 @@ SCENARIOS: dict[str, tuple[Callable[..., Any], dict[str, Any], str]] = {
         },
         "1.04 s real",
     ),
+    "untyped `ApplicationError`, its class name listed as non-retryable, 3 attempts": (
+        declines,
+        {
+            "start_to_close_timeout": timedelta(seconds=5),
+            "retry_policy": RetryPolicy(
+                maximum_attempts=3, non_retryable_error_types=["ApplicationError"]
+            ),
+        },
+        NOT_MEASURED,
+    ),
+    "unknown activity name, `maximum_attempts=3`": (
+        "not_registered",
+        {
+            "start_to_close_timeout": timedelta(seconds=5),
+            "retry_policy": RetryPolicy(maximum_attempts=3),
+        },
+        NOT_MEASURED,
+    ),
+    "sleeps 3 s, start-to-close 1 s, schedule-to-close 1.5 s": (
+        sleeps_three_seconds,
+        {
+            "start_to_close_timeout": timedelta(seconds=1),
+            "schedule_to_close_timeout": timedelta(milliseconds=1500),
+        },
+        NOT_MEASURED,
+    ),
+    "local activity fails 2x, 3rd attempt succeeds": (
+        fails_twice,
+        {"start_to_close_timeout": timedelta(seconds=5)},
+        NOT_MEASURED,
+    ),
+    "local activity fails 2x, `local_retry_threshold` 1 s (retry on a timer)": (
+        fails_twice,
+        {
+            "start_to_close_timeout": timedelta(seconds=5),
+            "local_retry_threshold": timedelta(seconds=1),
+        },
+        NOT_MEASURED,
+    ),
+    "local activity sleeps 3 s, start-to-close 1 s, 2 attempts": (
+        sleeps_three_seconds,
+        {
+            "start_to_close_timeout": timedelta(seconds=1),
+            "retry_policy": RetryPolicy(maximum_attempts=2),
+        },
+        NOT_MEASURED,
+    ),
 }
 
 
@@ -125,6 +192,8 @@ class Scenario:
     @workflow.run
     async def run(self, name: str) -> str:
         fn, options, _ = SCENARIOS[name]
+        if name.startswith("local activity"):
+            return str(await workflow.execute_local_activity(fn, **options))
         return str(await workflow.execute_activity(fn, **options))
 
 
@@ -139,15 +208,22 @@ def _outcome(name: str) -> tuple[float, str]:
         except WorkflowFailureError as failure:
             error = failure.cause
             assert isinstance(error, ActivityError) and error.retry_state is not None
-            inner = error.cause
-            if isinstance(inner, TimeoutError):
-                assert inner.type is not None
-                cause = f"TimeoutError({inner.type.name})"
-            else:
-                cause = f"{type(inner).__name__}(type={getattr(inner, 'type', None)!r})"
-            seen = f"{error.retry_state.name}, {cause}"
+            seen = f"{error.retry_state.name}, {_chain(error.cause)}"
         virtual = env.now() - DEFAULT_START_TIME
     return wall, f"{seen}; attempts {ATTEMPTS}; virtual {virtual}"
+
+
+def _chain(error: BaseException | None) -> str:
+    """``TimeoutError(START_TO_CLOSE) > ApplicationError(type='ValueError')``: causes in order."""
+    parts = []
+    while error is not None:
+        if isinstance(error, TimeoutError):
+            assert error.type is not None
+            parts.append(f"TimeoutError({error.type.name})")
+        else:
+            parts.append(f"{type(error).__name__}(type={getattr(error, 'type', None)!r})")
+        error = error.__cause__
+    return " > ".join(parts)
 
 
 def collect(quick: bool) -> list[Row]:
