@@ -95,7 +95,13 @@ def test_unknown_workflow_name_lists_the_registered_ones(
 def test_unknown_activity_name_lists_the_registered_ones(
     env: DurableEnvironment, bystander: Any
 ) -> None:
-    env.mock_activity("refund", returns="ok")
+    @activity.defn(name="refund")
+    async def refund() -> str:
+        raise NotImplementedError("mocked")
+
+    # By reference: a mock by name is checked against every activity the process defined, and
+    # another test's 'refund-money' would make "refund" look like a typo.
+    env.mock_activity(refund, returns="ok")
 
     @workflow.defn
     class CallsTypo:
