@@ -32,9 +32,11 @@ def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
     """Resolve what ``event`` answers: a future, a timer, a signal, a cancellation."""
     if type(event) in _INERT_EVENTS:
         return
-    # Every Event class is a member of the closed union (a test pins it), so this only tells
-    # the type checker which kinds exist: the match below must handle each.
-    event = cast("ev.HistoryEvent", event)
+    if TYPE_CHECKING:
+        # Every Event class is a member of the closed union (a test pins it): this tells the
+        # type checker which kinds exist, so the match below must handle each. (No runtime
+        # cost on the per-event path.)
+        event = cast("ev.HistoryEvent", event)
     match event:
         case ev.ActivityTaskCompleted():
             cmd = instance.by_event.pop(event.scheduled_event_id, None)

@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, NoReturn, Protocol, TypeVar
 
 from ..common import RetryPolicy, to_ns
 from ..errors import InvalidArgumentError
@@ -54,11 +54,12 @@ class WorkflowInfo:
 _DEFAULT_RETRY = RetryPolicy()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ActivityOptions:
+class ActivityOptions(NamedTuple):
     """An activity's validated options, timeouts already deduced as Temporal deduces them.
 
-    Build one with :meth:`create`, the only place activity options are checked.
+    Build one with :meth:`create`, the only place activity options are checked. (Immutable
+    value objects on the per-activity path are named tuples: a frozen dataclass costs several
+    times more to build, once per activity call.)
     """
 
     activity_id: str | None = None
@@ -116,7 +117,7 @@ class ActivityOptions:
                 f"retry_policy for activity {activity!r} must be a RetryPolicy, got "
                 f"{retry_policy!r}"
             )
-        return cls(
+        return ActivityOptions(
             activity_id=activity_id,
             task_queue=task_queue,
             schedule_to_close_ns=s2c,
@@ -152,8 +153,7 @@ def activity_timeout_ns(
 # --- what the public API hands the runtime -----------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ActivityCall:
+class ActivityCall(NamedTuple):
     """``start_activity``'s validated request: which activity, its arguments, its options."""
 
     activity_type: str
@@ -179,8 +179,7 @@ class LocalActivityCall:
     result_type: Any = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChildWorkflowCall:
+class ChildWorkflowCall(NamedTuple):
     """``start_child_workflow``'s validated request."""
 
     workflow_type: str
