@@ -442,3 +442,24 @@ class _WorkflowEvicted(BaseException):
     coroutines are closed at once, and whatever their ``finally:`` blocks try to do (schedule an
     activity, start a timer, wait for a condition) must reach no history.
     """
+
+
+class PropertyFailure(DurableError, AssertionError):
+    """A workflow broke its property under a plan: replay, an invariant, or it never ended.
+
+    The message holds the reproducer: the environment seed and the plan as Python and JSON.
+
+    Attributes:
+        plan: the :class:`~pytest_durable.FaultPlan` it failed under.
+    """
+
+    def __init__(self, message: str, *, plan: Any = None) -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
+class InvariantError(DurableError):
+    """An invariant given to ``check_workflow`` raised something other than an assertion.
+
+    That is a bug in the invariant, not a failure of the workflow; the message names the plan.
+    """

@@ -46,6 +46,7 @@ from .fixtures._golden_session import GoldenSession
 
 if TYPE_CHECKING:  # the engine loads when a fixture or hook first needs it, not on import
     from .fixtures import ActivityEnvironment, DurableEnvironment
+    from .fixtures._config import EnvironmentFactory
     from .fixtures._goldens import GoldenHistory
     from .fixtures._recorded import WorkflowModules
 
@@ -253,6 +254,25 @@ def durable_env(request: pytest.FixtureRequest) -> Iterator[DurableEnvironment]:
     # Only a test that passed is failed for these: a failing one already shows its timeline.
     if problems and request.node.stash.get(_CALL_PASSED, False):
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def durable_env_factory(request: pytest.FixtureRequest) -> Iterator[EnvironmentFactory]:
+    """Makes a fresh :class:`~pytest_durable.DurableEnvironment` per call, for ``@given`` tests.
+
+    Session-scoped, so a Hypothesis ``@given`` test can use it without tripping the
+    function-scoped-fixture health check: call it once per example (``with
+    durable_env_factory() as env:``) or hand it to ``check_workflow(..., env=...)``.
+    Environments use the session's ``--durable-…`` settings (a test's marker does not apply);
+    any left open are closed at the end of the session.
+    """
+    from .fixtures._config import EnvironmentFactory
+
+    factory = EnvironmentFactory(request.config.stash[CONFIG_KEY])
+    try:
+        yield factory
+    finally:
+        factory.close_all()
 
 
 @pytest.fixture

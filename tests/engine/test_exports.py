@@ -187,7 +187,11 @@ PUBLIC = {
     },
     "pytest_durable.testing": {
         "EffectLedger",
+        "InvariantError",
+        "PropertyCheck",
+        "PropertyFailure",
         "assert_attempts",
+        "check_workflow",
         "assert_compensations",
         "attempts_of",
     },
