@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from typing import Any
@@ -34,8 +35,15 @@ def display_path(filename: str) -> str:
     The message lands in history (a failed run's failure), and a golden file must not depend
     on where the project is checked out.
     """
+    return _display_path(filename, os.getcwd())
+
+
+@functools.lru_cache(maxsize=256)
+def _display_path(filename: str, cwd: str) -> str:
+    # Calls check and track arguments at every activity and timer: a workflow's few files are
+    # made relative once per working directory, not at each call.
     try:
-        relative = os.path.relpath(filename)
+        relative = os.path.relpath(filename, cwd)
     except ValueError:  # another drive, on Windows
         return filename
     return filename if relative.startswith("..") else relative

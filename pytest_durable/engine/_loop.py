@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import LoopMisuseError, QueryError
-from ._location import display_path, user_location
+from ._location import user_location
 
 if TYPE_CHECKING:
     from ._commands import StartTimer
@@ -39,9 +39,7 @@ def track_coroutine(coro: Coroutine[Any, Any, Any], what: str) -> None:
     """
     loop = asyncio._get_running_loop()
     if type(loop) is WorkflowEventLoop:
-        location = user_location()
-        where = f"{display_path(location[0])}:{location[1]}" if location else "an unknown line"
-        loop.instance.unawaited.track(coro, what, where)
+        loop.instance.unawaited.track(coro, what, user_location())
 
 
 class DurableTimerHandle(asyncio.TimerHandle):

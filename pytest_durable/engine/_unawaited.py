@@ -15,9 +15,13 @@ from collections.abc import Coroutine
 from typing import Any
 
 from ..errors import WorkflowMisuseError
+from ._location import display_path
+
+#: A tracked call: its coroutine, what made it, and the (file, line) it was made at, if known.
+_Entry = tuple[Coroutine[Any, Any, Any], str, tuple[str, int] | None]
 
 
-def _references(entries: list[tuple[Coroutine[Any, Any, Any], str, str]]) -> list[int]:
+def _references(entries: list[_Entry]) -> list[int]:
     """The reference count of each coroutine, seen from this very loop (see below)."""
     return [sys.getrefcount(coro) for coro, _, _ in entries]
 
@@ -31,7 +35,7 @@ def _calibrate() -> int:
     async def probe() -> None:
         pass
 
-    entries = [(probe(), "", "")]
+    entries: list[_Entry] = [(probe(), "", None)]
     baseline = _references(entries)[0]
     entries[0][0].close()
     return baseline
@@ -46,11 +50,17 @@ class UnawaitedCalls:
     __slots__ = ("_entries",)
 
     def __init__(self) -> None:
-        self._entries: list[tuple[Coroutine[Any, Any, Any], str, str]] = []
+        self._entries: list[_Entry] = []
 
-    def track(self, coro: Coroutine[Any, Any, Any], what: str, where: str) -> None:
-        """Remember ``coro``, made by ``what`` (``workflow.sleep(...)``) at ``where``."""
-        self._entries.append((coro, what, where))
+    def track(
+        self, coro: Coroutine[Any, Any, Any], what: str, location: tuple[str, int] | None
+    ) -> None:
+        """Remember ``coro``, made by ``what`` (``workflow.sleep(...)``) at ``location``.
+
+        The location is only made readable if the call turns out forgotten: every call of the
+        workflow API passes here.
+        """
+        self._entries.append((coro, what, location))
 
     def forgotten(self) -> WorkflowMisuseError | None:
         """The error for calls that were never awaited (closing them), or None; forgets all."""
@@ -60,15 +70,16 @@ class UnawaitedCalls:
         self._entries = []
         counts = _references(entries)
         lost = [
-            (coro, what, where)
-            for (coro, what, where), count in zip(entries, counts, strict=True)
+            (coro, what, location)
+            for (coro, what, location), count in zip(entries, counts, strict=True)
             if count <= _ONLY_OURS and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
         ]
         if not lost:
             return None
         for coro, _, _ in lost:
             coro.close()  # it will never run; closing it also keeps Python from warning
-        coro, what, where = lost[0]
+        coro, what, location = lost[0]
+        where = f"{display_path(location[0])}:{location[1]}" if location else "an unknown line"
         return WorkflowMisuseError(
             f"{what} at {where} was never awaited, so it did nothing (nothing was scheduled "
             f"and the workflow went on). Write 'await {what}'"
