@@ -31,10 +31,10 @@ def check_arity(
     ``owner`` names the callee (``activity 'charge'``); ``where`` is appended to the message
     (`` at wf.py:12``).
     """
+    if arity_fits(signature, len(args)):
+        return
     count = len(args)
     names = signature.names
-    if signature.required <= count and (count <= len(names) or signature.has_varargs):
-        return
     if count < signature.required:
         missing = ", ".join(repr(n) for n in names[count : signature.required])
         problem = f"is missing {_plural(signature.required - count)} {missing}"
@@ -46,6 +46,16 @@ def check_arity(
         f"{owner} takes {takes} {_plural(takes)} ({shape}) but the call{where} {problem}: "
         f"{tuple(args)!r}. Pass one value per parameter, in order."
     )
+
+
+def arity_fits(signature: Signature, count: int) -> bool:
+    """Whether ``count`` positional arguments fit ``signature`` (see :func:`check_arity`)."""
+    return signature.required <= count and (count <= len(signature.names) or signature.has_varargs)
+
+
+def types_conform(signature: Signature, args: Sequence[Any]) -> bool:
+    """Whether every argument matches its parameter's type hint (see :func:`check_types`)."""
+    return all(conforms(v, h) for v, h in zip(args, signature.arg_hints, strict=False))
 
 
 def check_types(
@@ -94,6 +104,11 @@ def conforms(value: Any, hint: Any) -> bool:
     pydantic model, a string for a datetime, a list for a tuple), since a value may arrive
     already encoded.
     """
+    # The common case first: no typing machinery for an int or a str.
+    if hint is int or hint is str or hint is bool or hint is bytes:
+        return isinstance(value, hint)
+    if hint is float:
+        return isinstance(value, _NUMBERS)
     if hint is None or hint is Any or isinstance(hint, str | typing.TypeVar):
         return True
     if hint is type(None):
@@ -103,10 +118,6 @@ def conforms(value: Any, hint: Any) -> bool:
         return _conforms_generic(value, origin, typing.get_args(hint))
     if not isinstance(hint, type):
         return True
-    if hint is float:
-        return isinstance(value, _NUMBERS)
-    if hint in (int, str, bool, bytes):
-        return isinstance(value, hint)
     if issubclass(hint, enum.Enum):
         if isinstance(value, hint):
             return True

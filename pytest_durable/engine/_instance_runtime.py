@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import _ContinueAsNew
-from ._checks import check_arity, check_types
+from ._checks import arity_fits, check_arity, check_types, types_conform
 from ._commands import (
     ModifyWorkflowProperties,
     ScheduleActivity,
@@ -212,12 +212,16 @@ class InstanceRuntime:
         instance = self.instance
         signature = definition.signature
         values = tuple(args)
-        where = f" at {display_path(location[0])}:{location[1]}" if location is not None else ""
-        check_arity(signature, values, owner=owner, where=where)
+        # The message's " at file:line" is only made for a call that fails a check.
+        if not arity_fits(signature, len(values)):
+            check_arity(signature, values, owner=owner, where=_at(location))
         encoded = encode_args(values, signature.names, owner=owner)
-        if instance.check_types and not instance.replaying:
-            # Replay runs recorded calls again: they were checked when first made.
-            check_types(signature, values, owner=owner, where=where)
+        if (
+            instance.check_types
+            and not instance.replaying  # recorded calls were checked when first made
+            and not types_conform(signature, values)
+        ):
+            check_types(signature, values, owner=owner, where=_at(location))
         return encoded
 
     def workflow_continue_as_new(
@@ -228,6 +232,11 @@ class InstanceRuntime:
     ) -> NoReturn:
         # Unwinds the workflow's code; the instance turns it into the closing command.
         raise _ContinueAsNew(workflow_type, tuple(args), definition)
+
+
+def _at(location: tuple[str, int] | None) -> str:
+    """`` at file:line`` for a check's message, or nothing when the line is unknown."""
+    return f" at {display_path(location[0])}:{location[1]}" if location is not None else ""
 
 
 class _ChildHandle(ChildWorkflowHandle[Any]):
