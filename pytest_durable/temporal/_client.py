@@ -26,8 +26,10 @@ from ..engine._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execu
 from ..errors import QueryError
 from ..errors import WorkflowAlreadyStartedError as _OurAlreadyStarted
 from ..fixtures._environment import DurableEnvironment
+from ._client_updates import UpdateMethods, UpdateWithStartMethods
 from ._errors import UnsupportedTemporalFeatureError
-from ._frontend import TemporalWorkflowHandle, encode, start, workflow_definition
+from ._frontend import TemporalWorkflowHandle, encode, workflow_definition
+from ._frontend import start as start_run
 from ._instance import NAMESPACE
 
 _UNSET: Any = temporalio.common._arg_unset
@@ -57,7 +59,7 @@ def _unsupported(feature: str) -> UnsupportedTemporalFeatureError:
     )
 
 
-class Client:
+class Client(UpdateWithStartMethods):
     """The async client of a :class:`WorkflowEnvironment` (``env.client``)."""
 
     def __init__(self, environment: WorkflowEnvironment) -> None:
@@ -94,7 +96,7 @@ class Client:
         execution_timeout: Any = None,
         run_timeout: Any = None,
         start_delay: Any = None,
-        **_options: Any,
+        **options: Any,
     ) -> WorkflowHandle:
         """Start a workflow on ``task_queue`` (a worker there must have registered it).
 
@@ -104,6 +106,67 @@ class Client:
             UnsupportedTemporalFeatureError: cron schedules, start delays, or workflow
                 execution/run timeouts were asked for.
         """
+        return self._start_workflow(
+            workflow,
+            _values(arg, args),
+            id=id,
+            task_queue=task_queue,
+            result_type=result_type,
+            id_reuse_policy=id_reuse_policy,
+            id_conflict_policy=id_conflict_policy,
+            retry_policy=retry_policy,
+            cron_schedule=cron_schedule,
+            memo=memo,
+            start_signal=start_signal,
+            start_signal_args=start_signal_args,
+            execution_timeout=execution_timeout,
+            run_timeout=run_timeout,
+            start_delay=start_delay,
+            request_eager_start=bool(options.get("request_eager_start")),
+        )
+
+    async def _start(
+        self, start: temporalio.client.UpdateWithStartStartWorkflowInput, *, settle: bool
+    ) -> WorkflowHandle:
+        """Start the workflow of an update-with-start (its first task runs at the next settle)."""
+        return self._start_workflow(
+            start.workflow,
+            list(start.args),
+            id=start.id,
+            task_queue=start.task_queue,
+            result_type=start.ret_type,
+            id_reuse_policy=start.id_reuse_policy,
+            id_conflict_policy=start.id_conflict_policy,
+            retry_policy=start.retry_policy,
+            cron_schedule=start.cron_schedule,
+            memo=start.memo,
+            execution_timeout=start.execution_timeout,
+            run_timeout=start.run_timeout,
+            start_delay=start.start_delay,
+            settle=settle,
+        )
+
+    def _start_workflow(
+        self,
+        workflow: str | Callable[..., Any],
+        values: list[Any],
+        *,
+        id: str,
+        task_queue: str,
+        result_type: type | None,
+        id_reuse_policy: temporalio.common.WorkflowIDReusePolicy,
+        id_conflict_policy: temporalio.common.WorkflowIDConflictPolicy,
+        retry_policy: temporalio.common.RetryPolicy | None,
+        cron_schedule: str,
+        memo: Mapping[str, Any] | None,
+        start_signal: str | None = None,
+        start_signal_args: Sequence[Any] = (),
+        execution_timeout: Any = None,
+        run_timeout: Any = None,
+        start_delay: Any = None,
+        request_eager_start: bool = False,
+        settle: bool = True,
+    ) -> WorkflowHandle:
         if cron_schedule:
             raise _unsupported("cron_schedule (schedules)")
         if start_delay is not None:
@@ -118,10 +181,9 @@ class Client:
             handle = self._check_id(existing, name, id_reuse_policy, id_conflict_policy)
             if handle is not None:
                 return handle
-        values = _values(arg, args)
         policy = _our_retry_policy(retry_policy) if retry_policy is not None else None
         try:
-            inner = start(env, definition, tuple(values), id, retry_policy=policy)
+            inner = start_run(env, definition, tuple(values), id, retry_policy=policy)
         except _OurAlreadyStarted as exc:  # pragma: no cover - checked above
             raise temporalio.exceptions.WorkflowAlreadyStartedError(id, name) from exc
         if start_signal is not None:
@@ -129,9 +191,10 @@ class Client:
             env.engine.signal(id, signal_name, encode(start_signal_args))
         if memo:
             self._environment.memos[id] = dict(memo)
-        env.settle()
+        if settle:
+            env.settle()
         handle = WorkflowHandle(self, inner, result_type=result_type)
-        if _options.get("request_eager_start"):
+        if request_eager_start:
             # The first workflow task always runs at once here, as an eager start does.
             setattr(handle, "__temporal_eagerly_started", True)
         return handle
@@ -222,7 +285,7 @@ def _our_retry_policy(policy: temporalio.common.RetryPolicy) -> Any:
     )
 
 
-class WorkflowHandle:
+class WorkflowHandle(UpdateMethods):
     """An async handle on a workflow, shaped like ``temporalio.client.WorkflowHandle``."""
 
     def __init__(
@@ -298,18 +361,6 @@ class WorkflowHandle:
 
         return to_workflow_history(self._inner._execution.current.events)
 
-    async def execute_update(self, *args: Any, **kwargs: Any) -> Any:
-        """Workflow updates need the engine's updates, which it does not have yet."""
-        raise _unsupported("workflow updates")
-
-    async def start_update(self, *args: Any, **kwargs: Any) -> Any:
-        """Workflow updates need the engine's updates, which it does not have yet."""
-        raise _unsupported("workflow updates")
-
-    def get_update_handle(self, *args: Any, **kwargs: Any) -> Any:
-        """Workflow updates need the engine's updates, which it does not have yet."""
-        raise _unsupported("workflow updates")
-
 
 def _pending_activities(events: Sequence[ev.Event]) -> list[ev.ActivityTaskScheduled]:
     """Activities scheduled and not yet closed, from history (what describe() lists)."""
@@ -337,10 +388,12 @@ class WorkflowEnvironment:
     :class:`Worker`. Keyword arguments are :class:`DurableEnvironment`'s.
     """
 
-    supports_time_skipping = True
-
     def __init__(self, env: DurableEnvironment | None = None, **options: Any) -> None:
         self.env = env if env is not None else DurableEnvironment(**options)
+        #: What the Temporal environment this one stands for reports: True for
+        #: :meth:`start_time_skipping` (the test server), False for :meth:`start_local` (the dev
+        #: server), so a test's branch for either runs. Time is virtual in both.
+        self.supports_time_skipping = True
         self.client = Client(self)
         #: task queue -> workflow type names its workers registered.
         self.queues: dict[str, set[str]] = {}
@@ -355,8 +408,14 @@ class WorkflowEnvironment:
 
     @classmethod
     async def start_local(cls, **options: Any) -> WorkflowEnvironment:
-        """A new environment; the same as :meth:`start_time_skipping` (nothing is started)."""
-        return cls(**options)
+        """A new environment standing for Temporal's dev server (nothing is started).
+
+        The same as :meth:`start_time_skipping` (time is virtual) except that
+        :attr:`supports_time_skipping` is False, as the dev server's is.
+        """
+        environment = cls(**options)
+        environment.supports_time_skipping = False
+        return environment
 
     async def sleep(self, duration: Any) -> None:
         """Let ``duration`` (a timedelta or seconds) of virtual time pass."""

@@ -33,11 +33,17 @@ class TemporalWorkflowDefinition(WorkflowDefinition):
         return self._sdk_handler_name(ref, "query")
 
     def update_name(self, ref: Any) -> str:
-        """The registered name of an update (method or name); any name with a dynamic handler."""
+        """The registered name of an update method, or any name given as a string.
+
+        An update name no handler takes is sent all the same: temporalio's runtime rejects it
+        (the caller sees ``WorkflowUpdateFailedError`` listing the known updates), as on Temporal.
+        """
+        if isinstance(ref, str):
+            return ref
         return self._sdk_handler_name(ref, "update")
 
     def _sdk_handler_name(self, ref: Any, what: str) -> str:
-        from ..errors import UnknownQueryError, UnknownSignalError
+        from ..errors import UnknownQueryError, UnknownSignalError, UnknownUpdateError
 
         table: Any = {
             "signal": self.sdk.signals,
@@ -53,7 +59,11 @@ class TemporalWorkflowDefinition(WorkflowDefinition):
         if name is not None and (name in table or None in table):
             return name
         known = ", ".join(sorted(n for n in table if n is not None)) or "none"
-        error = UnknownQueryError if what == "query" else UnknownSignalError
+        error = {
+            "signal": UnknownSignalError,
+            "query": UnknownQueryError,
+            "update": UnknownUpdateError,
+        }[what]
         plural = {"signal": "signals", "query": "queries", "update": "updates"}[what]
         raise error(f"workflow {self.name!r} has no {what} named {name!r}; its {plural}: {known}")
 

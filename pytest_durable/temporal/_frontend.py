@@ -19,9 +19,12 @@ import temporalio.converter
 import temporalio.exceptions
 
 from ..common import call_arguments
+from ..engine._failure import encode_failure
 from ..engine._runs import CANCELLED, COMPLETED, FAILED, TERMINATED
+from ..engine._updates import UpdateState
 from ..errors import InvalidArgumentError
 from ..fixtures._handles import WorkflowHandle
+from ..fixtures._update_handles import WorkflowUpdateHandle
 from ._activity import TemporalActivity
 from ._convert import to_failure, to_payloads, to_values
 from ._definitions import TemporalWorkflowDefinition, activity_name, temporal_workflow_definition
@@ -187,3 +190,97 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
         handler = definition.sdk.queries.get(name)
         ret_type = handler.ret_type if handler is not None and handler.name else None
         return decode([answer], [ret_type] if ret_type else None)[0]
+
+    def start_update(
+        self,
+        update: Any,
+        *arg: Any,
+        args: Sequence[Any] | None = None,
+        id: str | None = None,
+    ) -> TemporalUpdateHandle:
+        """Send an update (an ``@workflow.update`` method or its name) and wait until accepted.
+
+        Runs the workflow's next task, where temporalio runs the update's validator and accepts
+        it; the returned handle's ``result()`` drives on until the handler finishes.
+
+        Raises:
+            temporalio.client.WorkflowUpdateFailedError: the validator rejected it, or no handler
+                has its name (nothing is recorded); ``cause`` is temporalio's exception.
+        """
+        __tracebackhide__ = True
+        update_handle = self._send_update(update, arg, args, id)
+        if update_handle.done and not update_handle.accepted:
+            update_handle.result()  # raises the rejection, at the caller's line
+        return update_handle
+
+    def execute_update(
+        self,
+        update: Any,
+        *arg: Any,
+        args: Sequence[Any] | None = None,
+        id: str | None = None,
+    ) -> Any:
+        """Send an update, drive until its handler finishes, and return its result.
+
+        Raises:
+            temporalio.client.WorkflowUpdateFailedError: rejected, the handler raised a failure,
+                or the workflow closed before the update completed.
+        """
+        __tracebackhide__ = True
+        return self._send_update(update, arg, args, id).result()
+
+    def _send_update(
+        self, update: Any, arg: Sequence[Any], args: Sequence[Any] | None, update_id: str | None
+    ) -> TemporalUpdateHandle:
+        definition = self._definition()
+        name = definition.update_name(update)
+        values = call_arguments(tuple(arg), args, what=f"update {name!r}")
+        self._env._check_open()
+        run = self._execution.current
+        if update_id is None:
+            update_id = f"update-{len(run.updates) + 1}"
+        elif not isinstance(update_id, str) or not update_id:
+            raise InvalidArgumentError(
+                f"an update id must be a non-empty string, got {update_id!r}"
+            )
+        state = self._env.engine.update(self.id, name, encode(values), update_id)
+        self._env.settle()
+        handler = definition.sdk.updates.get(name)
+        ret_type = handler.ret_type if handler is not None and handler.name else None
+        return TemporalUpdateHandle(self._env, self.id, state, ret_type)
+
+
+class TemporalUpdateHandle(WorkflowUpdateHandle):
+    """An update of a Temporal workflow, answered as temporalio's client answers.
+
+    Its result is decoded by temporalio's converter; its failure is ``WorkflowUpdateFailedError``
+    caused by temporalio's exception.
+    """
+
+    def __init__(
+        self, env: DurableEnvironment, workflow_id: str, state: UpdateState, result_type: Any
+    ) -> None:
+        super().__init__(env, workflow_id, state, result_type)
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the workflow accepted the update (its validator passed)."""
+        return self._state.accepted
+
+    def result(self, *, result_type: Any = None) -> Any:
+        """Drive the environment until the update completes; return its result.
+
+        ``result_type`` overrides the handler's return type (an update sent by name).
+
+        Raises:
+            temporalio.client.WorkflowUpdateFailedError: rejected by the validator, the handler
+                raised a failure, or the workflow closed first; ``cause`` says which.
+        """
+        __tracebackhide__ = True
+        self._env.drive_until(self._state.done, waiting_for=self._env.get_handle(self.workflow_id))
+        error = self._state.error
+        if error is not None:
+            cause = to_exception(encode_failure(error))
+            raise temporalio.client.WorkflowUpdateFailedError(cause) from cause
+        hint = result_type or self._hint
+        return decode([self._state.result], [hint] if hint else None)[0]

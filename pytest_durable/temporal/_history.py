@@ -24,6 +24,7 @@ from ..engine import _events as ev
 from ..engine._history import History
 from ..errors import HistoryFormatError
 from ._convert import from_failure, to_failure, to_payload, to_payloads, to_value, to_values
+from ._history_updates import export_accepted, export_completed, import_accepted, import_completed
 from ._instance import NAMESPACE, TASK_QUEUE
 
 _TASK_TIMEOUT = timedelta(seconds=10)
@@ -272,6 +273,12 @@ class _Exporter:
                 wn.input.payloads.extend(to_payloads(event.input))
                 wn.workflow_task_timeout.FromTimedelta(_TASK_TIMEOUT)
                 wn.workflow_task_completed_event_id = self.last_completed
+            case ev.WorkflowExecutionUpdateAccepted():
+                out = self.new(event, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
+                export_accepted(out, event, task_started_id=self.last_completed - 1)
+            case ev.WorkflowExecutionUpdateCompleted():
+                out = self.new(event, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED")
+                export_completed(out, event, self.ref(event.accepted_event_id))
             case _:
                 raise HistoryFormatError(
                     f"event {event.event_id} ({event.kind}) has no Temporal equivalent"
@@ -544,6 +551,11 @@ class _Importer:
                 workflow_type=wn.workflow_type.name,
                 input=to_values(wn.input.payloads),
             )
+        elif kind == "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED":
+            self.add(e, ev.WorkflowExecutionUpdateAccepted, **import_accepted(e))
+        elif kind == "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED":
+            fields = import_completed(e, lambda temporal_id: self.ref(temporal_id, "accepted", e))
+            self.add(e, ev.WorkflowExecutionUpdateCompleted, **fields)
         else:
             raise HistoryFormatError(
                 f"event {e.event_id} is {kind}, which pytest-durable's engine does not support "

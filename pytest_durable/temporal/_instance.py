@@ -41,10 +41,12 @@ from ..engine._commands import (
     StartTimer,
 )
 from ..engine._failure import decode_failure, encode_failure
+from ..engine._updates import UpdateRequest
 from ..errors import QueryError
 from ._convert import from_failure, to_failure, to_payload, to_payloads, to_value, to_values
 from ._definitions import TemporalWorkflowDefinition
 from ._errors import UnsupportedTemporalFeatureError
+from ._updates import TemporalUpdates
 
 _ALREADY_EXISTS = StartChildWorkflowExecutionFailedCause.Value(
     "START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS"
@@ -60,7 +62,6 @@ _UNSUPPORTED = {
     "signal_external_workflow_execution": "signalling an external workflow",
     "cancel_signal_workflow": "signalling an external workflow",
     "request_cancel_external_workflow_execution": "cancelling an external workflow",
-    "update_response": "workflow updates",
 }
 
 
@@ -116,6 +117,9 @@ class TemporalWorkflowInstance:
         #: temporalio's local activities as activities, so none is ever pending here.
         self.local_pending: dict[int, Any] = {}
         self.local_cancels: list[int] = []
+        #: Updates rejected in the current activation: (update id, why), for the engine.
+        self.rejected: list[tuple[str, BaseException]] = []
+        self.updates = TemporalUpdates(self.rejected)
         self._sdk: temporalio.worker.WorkflowInstance | None = None
         self._queries = 0
 
@@ -224,8 +228,12 @@ class TemporalWorkflowInstance:
         *,
         replaying: bool,
         recorded_patches: frozenset[str] = frozenset(),
+        updates: Sequence[UpdateRequest] = (),
     ) -> list[Command]:
-        """Turn ``events`` into one activation, run it, return the commands it completed with."""
+        """Turn ``events`` (and ``updates``) into one activation, run it, return its commands.
+
+        Updates the workflow rejected are left in :attr:`rejected`.
+        """
         self.now_ns = now_ns
         jobs: list[wa.WorkflowActivationJob] = []
         for patch_id in sorted(recorded_patches - self.notified_patches):
@@ -238,6 +246,8 @@ class TemporalWorkflowInstance:
             job = self._job_for(event)
             if job is not None:
                 jobs.append(job)
+        if updates and not self.closed:
+            jobs.extend(self.updates.jobs(updates))
         if not jobs or self.closed:
             return []
         if self._sdk is None:
@@ -412,6 +422,8 @@ class TemporalWorkflowInstance:
         which = proto.WhichOneof("variant")
         if which in _UNSUPPORTED:
             return self._unsupported(_UNSUPPORTED[which])
+        if which == "update_response":
+            return self.updates.command_for(proto.update_response)
         if which == "start_timer":
             timer = StartTimer(
                 seq=proto.start_timer.seq,
