@@ -33,13 +33,13 @@ def _converter() -> temporalio.converter.DataConverter:
     return temporalio.converter.DataConverter.default
 
 
-def to_engine_error(error: BaseException) -> BaseException:
+def to_engine_error(error: BaseException, converter: Any = None) -> BaseException:
     """The engine's view of what an activity raised, converted the way Temporal's worker does.
 
     temporalio's failure converter decides the failure (type, non-retryable, details, next retry
     delay); the engine's retry rules then read it like any other.
     """
-    converter = _converter()
+    converter = converter or _converter()
     failure = Failure()
     converter.failure_converter.to_failure(error, converter.payload_converter, failure)
     engine_error = decode_failure(from_failure(failure))
@@ -65,14 +65,16 @@ class _TemporalContext(ActivityContext):
 class TemporalActivity:
     """An engine activity implementation that runs a Temporal activity (see module doc)."""
 
-    def __init__(self, fn: Any) -> None:
+    def __init__(self, fn: Any, converter: Any = None) -> None:
         self.sdk = temporalio.activity._Definition.must_from_callable(fn)
         self.name = self.sdk.name
         self.fn = fn
+        #: The worker's data converter (its client's, as on Temporal).
+        self.converter: temporalio.converter.DataConverter = converter or _converter()
 
     def run_attempt(self, attempt: Attempt) -> None:
         """Run one attempt of the function; its outcome goes to ``attempt``."""
-        converter = _converter()
+        converter = self.converter
         sdk = self.sdk
         try:
             args = converter.payload_converter.from_payloads(
@@ -136,15 +138,15 @@ class TemporalActivity:
         if attempt.finished:
             return
         if future.cancelled():
-            attempt.fail(to_engine_error(asyncio.CancelledError()))
+            attempt.fail(to_engine_error(asyncio.CancelledError(), self.converter))
             return
         error = future.exception()
         if error is not None:
             if isinstance(error, temporalio.activity._CompleteAsyncError):
                 return  # completes later, from outside (not supported: see docs/temporal.md)
-            attempt.fail(to_engine_error(error))
+            attempt.fail(to_engine_error(error, self.converter))
             return
-        payloads = _converter().payload_converter.to_payloads([future.result()])
+        payloads = self.converter.payload_converter.to_payloads([future.result()])
         attempt.succeed(to_values(payloads)[0])
 
     def _info(self, attempt: Attempt, details: list[Any]) -> temporalio.activity.Info:

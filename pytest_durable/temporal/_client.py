@@ -27,8 +27,9 @@ from ..errors import QueryError
 from ..errors import WorkflowAlreadyStartedError as _OurAlreadyStarted
 from ..fixtures._environment import DurableEnvironment
 from ._client_updates import UpdateMethods, UpdateWithStartMethods
+from ._definitions import is_temporal_activity
 from ._errors import UnsupportedTemporalFeatureError
-from ._frontend import TemporalWorkflowHandle, encode, workflow_definition
+from ._frontend import TemporalWorkflowHandle, encode, register_activity, workflow_definition
 from ._frontend import start as start_run
 from ._instance import NAMESPACE
 
@@ -60,13 +61,83 @@ def _unsupported(feature: str) -> UnsupportedTemporalFeatureError:
 
 
 class Client(UpdateWithStartMethods):
-    """The async client of a :class:`WorkflowEnvironment` (``env.client``)."""
+    """The async client of a :class:`WorkflowEnvironment` (``env.client``).
 
-    def __init__(self, environment: WorkflowEnvironment) -> None:
-        self._environment = environment
-        self.namespace = NAMESPACE
-        self.data_converter = temporalio.converter.DataConverter.default
+    As temporalio's, a client can be rebuilt from its :meth:`config` with other options:
+    ``Client(**{**client.config(), "data_converter": my_converter})``. The config's
+    ``service_client`` is the environment itself.
+    """
+
+    def __init__(
+        self,
+        service_client: WorkflowEnvironment,
+        *,
+        namespace: str = NAMESPACE,
+        data_converter: temporalio.converter.DataConverter = (
+            temporalio.converter.DataConverter.default
+        ),
+        plugins: Sequence[Any] = (),
+        interceptors: Sequence[Any] = (),
+        **options: Any,
+    ) -> None:
+        """Bind a client to an environment (``env.client`` is one).
+
+        Args:
+            service_client: the :class:`WorkflowEnvironment` (a config's ``service_client``).
+            namespace: kept for ``client.namespace``; every workflow runs in ``default``.
+            data_converter: encodes and decodes what this client sends and receives; a
+                :class:`Worker` built on this client gives it to its workflows and activities,
+                as temporalio's worker takes its client's.
+            plugins: refused (client plugins need a real connection).
+            interceptors: refused (client interceptors need a real connection).
+            **options: temporalio's other client options, kept in :meth:`config`.
+
+        Raises:
+            TypeError: ``service_client`` is not a pytest-durable ``WorkflowEnvironment``.
+            UnsupportedTemporalFeatureError: plugins, interceptors, a payload codec or external
+                payload storage were given.
+        """
+        if not isinstance(service_client, WorkflowEnvironment):
+            raise TypeError(
+                "pytest_durable.temporal.Client needs a pytest_durable.temporal."
+                "WorkflowEnvironment as its service_client (env.client.config() holds one), "
+                f"got {type(service_client).__name__}"
+            )
+        if plugins:
+            raise _unsupported("client plugins")
+        if interceptors:
+            raise _unsupported("client interceptors")
+        if data_converter.payload_codec is not None:
+            raise _unsupported(
+                "a payload codec (the data converter's payload_codec: encryption, compression)"
+            )
+        if getattr(data_converter, "external_storage", None) is not None:
+            raise _unsupported("external payload storage (the data converter's external_storage)")
+        self._environment = service_client
+        self.namespace = namespace
+        self.data_converter = data_converter
         self.identity = "pytest-durable"
+        self._config: dict[str, Any] = {
+            "service_client": service_client,
+            "namespace": namespace,
+            "data_converter": data_converter,
+            "plugins": list(plugins),
+            "interceptors": list(interceptors),
+            "default_workflow_query_reject_condition": None,
+            "header_codec_behavior": None,
+            **options,
+        }
+
+    def config(self, *, active_config: bool = False) -> dict[str, Any]:
+        """The options this client was built with, to build another: ``Client(**config)``."""
+        config = dict(self._config)
+        config["interceptors"] = list(config["interceptors"])
+        return config
+
+    @property
+    def service_client(self) -> WorkflowEnvironment:
+        """The environment this client talks to (it stands in for the connection)."""
+        return self._environment
 
     @property
     def _env(self) -> DurableEnvironment:
@@ -183,16 +254,24 @@ class Client(UpdateWithStartMethods):
                 return handle
         policy = _our_retry_policy(retry_policy) if retry_policy is not None else None
         try:
-            inner = start_run(env, definition, tuple(values), id, retry_policy=policy)
+            inner = start_run(
+                env,
+                definition,
+                tuple(values),
+                id,
+                retry_policy=policy,
+                converter=self.data_converter,
+            )
         except _OurAlreadyStarted as exc:  # pragma: no cover - checked above
             raise temporalio.exceptions.WorkflowAlreadyStartedError(id, name) from exc
         if start_signal is not None:
             signal_name = definition.signal_name(start_signal)
-            env.engine.signal(id, signal_name, encode(start_signal_args))
+            env.engine.signal(id, signal_name, encode(start_signal_args, self.data_converter))
         if memo:
             self._environment.memos[id] = dict(memo)
         if settle:
             env.settle()
+        inner = inner.with_converter(self.data_converter)
         handle = WorkflowHandle(self, inner, result_type=result_type)
         if request_eager_start:
             # The first workflow task always runs at once here, as an eager start does.
@@ -251,7 +330,9 @@ class Client(UpdateWithStartMethods):
         inner = self._env.get_handle(workflow_id)
         if not isinstance(inner, TemporalWorkflowHandle):
             raise _unsupported(f"a handle on {workflow_id!r}, which is not a Temporal workflow,")
-        return WorkflowHandle(self, inner, result_type=result_type)
+        return WorkflowHandle(
+            self, inner.with_converter(self.data_converter), result_type=result_type
+        )
 
     def get_workflow_handle_for(
         self, workflow: Callable[..., Any], workflow_id: str, **options: Any
@@ -488,6 +569,10 @@ class Worker:
         self._workflows = list(workflows)
         self._activities = list(activities)
         self._runner = _runner_name(workflow_runner, client._env.temporal_runner)
+        # The worker's workflows and activities use its client's data converter, as temporalio's.
+        converter = client.data_converter
+        default = temporalio.converter.DataConverter.default
+        self._converter = None if converter is default else converter
         self._running = False
 
     def _register(self) -> None:
@@ -495,11 +580,16 @@ class Worker:
         env = environment.env
         names = environment.queues.setdefault(self.task_queue, set())
         for wf in self._workflows:
-            definition = workflow_definition(env, wf, runner=self._runner)
+            definition = workflow_definition(
+                env, wf, runner=self._runner, converter=self._converter
+            )
             names.add(definition.name)
             environment.queue_of.setdefault(definition.name, self.task_queue)
         for fn in self._activities:
-            env.register_activity(fn)
+            if is_temporal_activity(fn):
+                register_activity(env, fn, self._converter)
+            else:
+                env.register_activity(fn)
         self._running = True
 
     async def __aenter__(self) -> Worker:

@@ -116,7 +116,7 @@ def get_update_handle(
     definition = inner._definition()
     sdk_handler = definition.sdk.updates.get(state.name)
     ret_type = sdk_handler.ret_type if sdk_handler is not None and sdk_handler.name else None
-    sent = TemporalUpdateHandle(inner._env, handle.id, state, ret_type)
+    sent = TemporalUpdateHandle(inner._env, handle.id, state, ret_type, inner.converter)
     return WorkflowUpdateHandle(
         sent, run_id=workflow_run_id or handle.run_id, result_type=result_type
     )

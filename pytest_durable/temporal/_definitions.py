@@ -23,6 +23,8 @@ class TemporalWorkflowDefinition(WorkflowDefinition):
 
     sdk: Any = field(default=None, repr=False)
     runner: str = "unsandboxed"
+    #: The worker's ``temporalio.converter.DataConverter`` (None: temporalio's default).
+    converter: Any = field(default=None, repr=False, compare=False)
 
     def signal_name(self, ref: Any) -> str:
         """The registered name of a signal (method or name); any name with a dynamic handler."""
@@ -79,7 +81,11 @@ def is_temporal_activity(obj: Any) -> bool:
 
 
 def temporal_workflow_definition(
-    obj: Any, *, runner: str = "unsandboxed", instance_factory: Callable[..., Any]
+    obj: Any,
+    *,
+    runner: str = "unsandboxed",
+    instance_factory: Callable[..., Any],
+    converter: Any = None,
 ) -> TemporalWorkflowDefinition:
     """Build our definition of a Temporal workflow class (or its run method)."""
     if runner not in RUNNERS:
@@ -104,6 +110,7 @@ def temporal_workflow_definition(
         sdk=sdk,
         runner=runner,
         runtime=instance_factory,
+        converter=converter,
     )
 
 

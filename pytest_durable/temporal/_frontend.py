@@ -31,47 +31,52 @@ from ._definitions import TemporalWorkflowDefinition, activity_name, temporal_wo
 from ._instance import new_instance
 
 if TYPE_CHECKING:
-    from ..engine._runs import _Run
+    from ..engine._runs import Execution, _Run
     from ..fixtures._environment import DurableEnvironment
 
 
-def _converter() -> temporalio.converter.DataConverter:
-    return temporalio.converter.DataConverter.default
+def _converter(converter: Any = None) -> temporalio.converter.DataConverter:
+    return converter or temporalio.converter.DataConverter.default
 
 
-def encode(values: Any) -> list[Any]:
-    """Values as our history holds them, encoded by temporalio's payload converter."""
-    return to_values(_converter().payload_converter.to_payloads(list(values)))
+def encode(values: Any, converter: Any = None) -> list[Any]:
+    """Values as our history holds them, encoded by a payload converter (default temporalio's)."""
+    return to_values(_converter(converter).payload_converter.to_payloads(list(values)))
 
 
-def decode(values: list[Any], types: list[Any] | None) -> list[Any]:
-    """Values from our history decoded by temporalio's payload converter (with type hints)."""
-    return _converter().payload_converter.from_payloads(to_payloads(values), types)
+def decode(values: list[Any], types: list[Any] | None, converter: Any = None) -> list[Any]:
+    """Values from our history decoded by a payload converter (with type hints)."""
+    return _converter(converter).payload_converter.from_payloads(to_payloads(values), types)
 
 
-def to_exception(failure: dict[str, Any]) -> BaseException:
+def to_exception(failure: dict[str, Any], converter: Any = None) -> BaseException:
     """The temporalio exception (with its cause chain) that a failure object describes."""
-    converter = _converter()
-    return converter.failure_converter.from_failure(
-        to_failure(failure), converter.payload_converter
+    data_converter = _converter(converter)
+    return data_converter.failure_converter.from_failure(
+        to_failure(failure), data_converter.payload_converter
     )
 
 
 def workflow_definition(
-    env: DurableEnvironment, obj: Any, *, runner: str | None = None
+    env: DurableEnvironment, obj: Any, *, runner: str | None = None, converter: Any = None
 ) -> TemporalWorkflowDefinition:
     """Our definition of a Temporal workflow, registered in ``env`` by its name.
 
-    ``runner`` overrides the environment's ``temporal_runner`` (a Worker's own choice).
+    ``runner`` overrides the environment's ``temporal_runner`` and ``converter`` temporalio's
+    default data converter (a Worker's own choices).
     """
     definition = temporal_workflow_definition(
-        obj, runner=runner or env.temporal_runner, instance_factory=new_instance
+        obj,
+        runner=runner or env.temporal_runner,
+        instance_factory=new_instance,
+        converter=converter,
     )
     known = env.engine.workflows.get(definition.name)
     if (
         isinstance(known, TemporalWorkflowDefinition)
         and known.sdk is definition.sdk
         and known.runner == definition.runner
+        and known.converter is definition.converter
     ):
         return known
     if definition.name not in env.workflow_mocks:
@@ -79,11 +84,14 @@ def workflow_definition(
     return definition
 
 
-def register_activity(env: DurableEnvironment, fn: Any) -> str:
-    """Make a Temporal activity known to ``env`` by its name; returns the name."""
+def register_activity(env: DurableEnvironment, fn: Any, converter: Any = None) -> str:
+    """Make a Temporal activity known to ``env`` by its name; returns the name.
+
+    ``converter`` is the worker's data converter (default temporalio's).
+    """
     name = activity_name(fn)
     if name not in env.mocks:
-        env.engine.activities[name] = TemporalActivity(fn)
+        env.engine.activities[name] = TemporalActivity(fn, converter)
     return name
 
 
@@ -94,12 +102,17 @@ def start(
     workflow_id: str,
     *,
     retry_policy: Any = None,
+    converter: Any = None,
 ) -> TemporalWorkflowHandle:
-    """Start a run of a Temporal workflow; arguments go through temporalio's converter."""
+    """Start a run of a Temporal workflow; arguments go through the client's converter.
+
+    ``converter`` is the client's (default: the workflow's worker's).
+    """
+    converter = converter or definition.converter
     execution = env.engine.start_workflow(
-        definition, encode(args), workflow_id=workflow_id, retry_policy=retry_policy
+        definition, encode(args, converter), workflow_id=workflow_id, retry_policy=retry_policy
     )
-    handle = TemporalWorkflowHandle(env, execution)
+    handle = TemporalWorkflowHandle(env, execution, converter)
     env.handles.append(handle)
     return handle
 
@@ -109,7 +122,26 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
 
     ``result()`` raises :class:`temporalio.client.WorkflowFailureError` whose cause is the
     temporalio exception chain (``ActivityError`` → ``ApplicationError``/``TimeoutError``...).
+    Values and failures go through ``converter``: the client's data converter, or else the
+    workflow's worker's, or temporalio's default.
     """
+
+    def __init__(
+        self, env: DurableEnvironment, execution: Execution, converter: Any = None
+    ) -> None:
+        super().__init__(env, execution)
+        self._converter = converter
+
+    @property
+    def converter(self) -> temporalio.converter.DataConverter:
+        """The data converter this handle encodes and decodes with."""
+        definition = self._execution.current.definition
+        worker_converter = getattr(definition, "converter", None)
+        return _converter(self._converter or worker_converter)
+
+    def with_converter(self, converter: Any) -> TemporalWorkflowHandle:
+        """The same workflow, seen through another data converter (a client's)."""
+        return TemporalWorkflowHandle(self._env, self._execution, converter)
 
     def _definition(self, run: _Run | None = None) -> TemporalWorkflowDefinition:
         definition = (run or self._execution.current).definition
@@ -136,7 +168,7 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
             if not isinstance(definition, TemporalWorkflowDefinition):
                 return super().result()
             ret_type = result_type or definition.sdk.ret_type
-            return decode([run.result], [ret_type] if ret_type else None)[0]
+            return decode([run.result], [ret_type] if ret_type else None, self.converter)[0]
         cause: BaseException
         if run.status == FAILED:
             closing = run.events[-1]
@@ -146,12 +178,14 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
 
                 assert run.exception is not None
                 failure = encode_failure(run.exception)
-            cause = to_exception(failure)
+            cause = to_exception(failure, self.converter)
         elif run.status == TERMINATED:
             closing = run.events[-1]
             reason = getattr(closing, "reason", "") or "Workflow terminated"
             details = getattr(closing, "details", [])
-            cause = temporalio.exceptions.TerminatedError(reason, *decode(details, None))
+            cause = temporalio.exceptions.TerminatedError(
+                reason, *decode(details, None, self.converter)
+            )
         else:
             assert run.status == CANCELLED
             cause = temporalio.exceptions.CancelledError("Workflow cancelled")
@@ -160,7 +194,7 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
     def terminate(self, *details: Any, reason: str = "") -> None:
         """End the workflow at once; ``result()`` then raises caused by ``TerminatedError``."""
         self._env._check_open()
-        self._env.engine.terminate(self.id, reason, encode(details))
+        self._env.engine.terminate(self.id, reason, encode(details, self.converter))
         self._env.settle()
 
     def signal(self, signal: Any, *arg: Any, args: Sequence[Any] | None = None) -> None:
@@ -172,7 +206,7 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
         name = self._definition().signal_name(signal)
         values = call_arguments(arg, args, what=f"signal {name!r}")
         self._env._check_open()
-        self._env.engine.signal(self.id, name, encode(values))
+        self._env.engine.signal(self.id, name, encode(values, self.converter))
         self._env.settle()
 
     def query(self, query: Any, *arg: Any, args: Sequence[Any] | None = None) -> Any:
@@ -186,10 +220,10 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
         self._env.settle()
         run = self._execution.current
         instance: Any = run.instance or self._env.engine._rebuild(run)
-        answer = instance.query(name, encode(values))
+        answer = instance.query(name, encode(values, self.converter))
         handler = definition.sdk.queries.get(name)
         ret_type = handler.ret_type if handler is not None and handler.name else None
-        return decode([answer], [ret_type] if ret_type else None)[0]
+        return decode([answer], [ret_type] if ret_type else None, self.converter)[0]
 
     def start_update(
         self,
@@ -243,11 +277,11 @@ class TemporalWorkflowHandle(WorkflowHandle[Any]):
             raise InvalidArgumentError(
                 f"an update id must be a non-empty string, got {update_id!r}"
             )
-        state = self._env.engine.update(self.id, name, encode(values), update_id)
+        state = self._env.engine.update(self.id, name, encode(values, self.converter), update_id)
         self._env.settle()
         handler = definition.sdk.updates.get(name)
         ret_type = handler.ret_type if handler is not None and handler.name else None
-        return TemporalUpdateHandle(self._env, self.id, state, ret_type)
+        return TemporalUpdateHandle(self._env, self.id, state, ret_type, self.converter)
 
 
 class TemporalUpdateHandle(WorkflowUpdateHandle):
@@ -258,9 +292,15 @@ class TemporalUpdateHandle(WorkflowUpdateHandle):
     """
 
     def __init__(
-        self, env: DurableEnvironment, workflow_id: str, state: UpdateState, result_type: Any
+        self,
+        env: DurableEnvironment,
+        workflow_id: str,
+        state: UpdateState,
+        result_type: Any,
+        converter: Any = None,
     ) -> None:
         super().__init__(env, workflow_id, state, result_type)
+        self._converter = converter
 
     @property
     def accepted(self) -> bool:
@@ -280,7 +320,7 @@ class TemporalUpdateHandle(WorkflowUpdateHandle):
         self._env.drive_until(self._state.done, waiting_for=self._env.get_handle(self.workflow_id))
         error = self._state.error
         if error is not None:
-            cause = to_exception(encode_failure(error))
+            cause = to_exception(encode_failure(error), self._converter)
             raise temporalio.client.WorkflowUpdateFailedError(cause) from cause
         hint = result_type or self._hint
-        return decode([self._state.result], [hint] if hint else None)[0]
+        return decode([self._state.result], [hint] if hint else None, self._converter)[0]

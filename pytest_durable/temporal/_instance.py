@@ -160,7 +160,7 @@ class TemporalWorkflowInstance:
             workflow_start_time=start_time,
             workflow_type=started.workflow_type,
         )
-        converter = temporalio.converter.DataConverter.default
+        converter = self.definition.converter or temporalio.converter.DataConverter.default
         details = temporalio.worker.WorkflowInstanceDetails(
             payload_converter_factory=converter._new_payload_converter,
             failure_converter_class=converter.failure_converter_class,
