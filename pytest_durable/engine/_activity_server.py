@@ -11,7 +11,7 @@ ignoring stale and duplicate tokens.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..common import RetryPolicy, decide_retry
 from ..errors import (
@@ -30,10 +30,29 @@ from ._failure import encode_failure, error_type_of
 from ._instance import _raise_site
 from ._location import display_path
 from ._observers import AttemptFinished, AttemptOutcome, AttemptStarted
+from ._runs import _Run
+from ._store import RunKey
 
 if TYPE_CHECKING:
     from ._engine import Engine
-    from ._runs import _Run
+
+
+class ActivityOwner(Protocol):
+    """What the server needs of the run an activity belongs to.
+
+    A workflow run's :class:`_Run`; or, for an activity run alone, the stand-in that
+    :mod:`._single_activity` makes (whose server returns outcomes instead of recording them).
+    """
+
+    key: RunKey
+    workflow_id: str
+    closed: bool
+    #: The run's activities in flight, by scheduled event id (the server adds and removes them).
+    activities: dict[int, Any]
+
+    @property
+    def workflow_type(self) -> str:
+        """The workflow type name ``activity.info()`` shows."""
 
 
 class ActivityState:
@@ -61,7 +80,9 @@ class ActivityState:
         "start_to_close_ns",
     )
 
-    def __init__(self, run: _Run, event: ev.ActivityTaskScheduled, policy: RetryPolicy | None):
+    def __init__(
+        self, run: ActivityOwner, event: ev.ActivityTaskScheduled, policy: RetryPolicy | None
+    ):
         self.run = run
         self.scheduled_event_id = event.event_id
         self.activity_id = event.activity_id
@@ -119,7 +140,7 @@ class ActivityServer:
 
     def schedule(
         self,
-        run: _Run,
+        run: ActivityOwner,
         event: ev.ActivityTaskScheduled,
         policy: RetryPolicy | None,
         *,
@@ -193,7 +214,7 @@ class ActivityServer:
             activity_id=act.activity_id,
             activity_type=act.activity_type,
             args=act.args,
-            workflow_type=run.definition.name,
+            workflow_type=run.workflow_type,
             first_scheduled_ns=act.first_scheduled_ns,
             scheduled_ns=now,
             heartbeat_details=act.heartbeat_details,
@@ -268,27 +289,8 @@ class ActivityServer:
         self._end_attempt(record, stop_worker=False)
         if self.engine.observers.attempt_finished:
             self._observe(record, AttemptOutcome.COMPLETED, result=value)
-        run = act.run
-        now = self.engine.clock.now_ns()
         self._finish(act)
-        next_id = len(run.events) + 1
-        self.engine._append_input(
-            run,
-            [
-                ev.ActivityTaskStarted(
-                    event_id=next_id,
-                    time_ns=record.started_ns,
-                    scheduled_event_id=act.scheduled_event_id,
-                    attempt=token.attempt,
-                ),
-                ev.ActivityTaskCompleted(
-                    event_id=next_id + 1,
-                    time_ns=now,
-                    scheduled_event_id=act.scheduled_event_id,
-                    result=value,
-                ),
-            ],
-        )
+        self.record_completed(act, token.attempt, record.started_ns, value)
 
     def failed(self, token: Token, error: BaseException) -> None:
         record = self.attempts.get(token)
@@ -482,6 +484,9 @@ class ActivityServer:
         return unbounded
 
     # --- recording --------------------------------------------------------------------------------
+    # The activity is closed (``_finish``) before its outcome is recorded. ``record_completed``
+    # and ``record_failed`` are where the outcome leaves the server: into the run's history
+    # here; returned to the caller for an activity run alone (see :mod:`._single_activity`).
 
     def _record_failure(
         self,
@@ -491,20 +496,57 @@ class ActivityServer:
         state: RetryState,
         started_ns: int | None,
     ) -> None:
-        """Record the final failure; ``started_ns`` is None when the attempt never started.
-
-        An attempt still queued (schedule-to-start) has no ActivityTaskStarted, as on Temporal;
-        one that ran keeps the time it really started, not the time it ended.
-        """
-        now = self.engine.clock.now_ns()
+        """Close the activity with its final failure (``started_ns``: see :meth:`record_failed`)."""
         self._finish(act)
         if isinstance(error, TimeoutError) and act.last_failure is not None:
             # Temporal's final timeout carries the previous attempt's failure as its cause.
             error.__cause__ = act.last_failure
+        self.record_failed(act, attempt_number, error, state, started_ns)
+
+    def record_completed(
+        self, act: ActivityState, attempt_number: int, started_ns: int, value: Any
+    ) -> None:
+        """Record that the activity returned ``value`` (encoded): the run's history gets it."""
+        run = self._workflow_run(act)
+        next_id = run.next_event_id
+        self.engine._append_input(
+            run,
+            [
+                ev.ActivityTaskStarted(
+                    event_id=next_id,
+                    time_ns=started_ns,
+                    scheduled_event_id=act.scheduled_event_id,
+                    attempt=attempt_number,
+                ),
+                ev.ActivityTaskCompleted(
+                    event_id=next_id + 1,
+                    time_ns=self.engine.clock.now_ns(),
+                    scheduled_event_id=act.scheduled_event_id,
+                    result=value,
+                ),
+            ],
+        )
+
+    def record_failed(
+        self,
+        act: ActivityState,
+        attempt_number: int,
+        error: BaseException,
+        state: RetryState,
+        started_ns: int | None,
+    ) -> None:
+        """Record the activity's final failure or timeout: the run's history gets it.
+
+        ``started_ns`` is None when the attempt never started: an attempt still queued
+        (schedule-to-start) has no ActivityTaskStarted, as on Temporal; one that ran keeps the
+        time it really started, not the time it ended.
+        """
+        run = self._workflow_run(act)
+        now = self.engine.clock.now_ns()
         failure = encode_failure(error)
         cls = ev.ActivityTaskTimedOut if isinstance(error, TimeoutError) else ev.ActivityTaskFailed
         events: list[ev.Event] = []
-        next_id = act.run.next_event_id
+        next_id = run.next_event_id
         if started_ns is not None:
             events.append(
                 ev.ActivityTaskStarted(
@@ -523,7 +565,7 @@ class ActivityServer:
                 retry_state=state.value,
             )
         )
-        self.engine._append_input(act.run, events)
+        self.engine._append_input(run, events)
 
     def cancel(self, run: _Run, scheduled_event_id: int) -> None:
         """The workflow asked to cancel: stop the attempt and retries, record the cancellation."""
@@ -602,6 +644,12 @@ class ActivityServer:
                 result=result,
             )
         )
+
+    @staticmethod
+    def _workflow_run(act: ActivityState) -> _Run:
+        run = act.run
+        assert isinstance(run, _Run), "an engine's activities belong to its workflow runs"
+        return run
 
     def _gone(self, act: ActivityState) -> bool:
         return act.run.closed or act.scheduled_event_id not in act.run.activities

@@ -55,6 +55,7 @@ class Attempt:
 
     __slots__ = (
         "_timers",
+        "cancel_requested",
         "context",
         "dead",
         "finished",
@@ -72,6 +73,8 @@ class Attempt:
         self.finished = False
         #: Set when the worker died under it: nothing it reports reaches the server.
         self.dead = False
+        #: Set once cancellation was requested of its code (see :meth:`request_cancel`).
+        self.cancel_requested = False
         #: The running function's task or thread future (None for a mock).
         self.future: asyncio.Future[Any] | None = None
         self.context: _activity.ActivityContext | None = None
@@ -141,13 +144,23 @@ class Attempt:
         else:
             self.call_later_ns(0, callback, *args)
 
+    # --- payloads ---------------------------------------------------------------------------------
+
+    def decode_args(self, definition: ActivityDefinition) -> list[Any]:
+        """The arguments to call the function with: the task's, decoded for its signature."""
+        return definition.signature.decode_args(self.task.args)
+
+    def encode_result(self, result: Any) -> Any:
+        """What reaches the server of the value the code returned (raises PayloadError)."""
+        return encode(result, where=f"the result of activity {self.activity_type!r}")
+
     # --- reports ----------------------------------------------------------------------------------
 
     def succeed(self, result: Any) -> None:
         if self.finished:
             return
         try:
-            value = encode(result, where=f"the result of activity {self.activity_type!r}")
+            value = self.encode_result(result)
         except PayloadError as exc:
             self.fail(ApplicationError(str(exc), type="PayloadError", non_retryable=True))
             return
@@ -184,6 +197,21 @@ class Attempt:
         self._timers.clear()
         self.worker._forget(self)
 
+    def request_cancel(self) -> None:
+        """Ask the code to stop; the attempt runs on and reports whatever the code does.
+
+        Sync code sees ``activity.is_cancelled()`` (its thread cannot be interrupted) and its
+        next heartbeat raises; async code's task is cancelled at its current ``await``. Code
+        that handles the cancellation may still complete. Asked before the code started, the
+        code starts cancelled. :meth:`abort` also stops waiting for the outcome.
+        """
+        self.cancel_requested = True
+        if self.context is not None:
+            self.context.cancel()
+        future = self.future
+        if isinstance(future, asyncio.Task) and not future.done():
+            future.cancel()
+
     def abort(self) -> None:
         """Stop the attempt's work: cancel its task, flag cancellation to sync code."""
         self._end()
@@ -199,6 +227,8 @@ class ActivityWorker:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.channel: ActivityChannel
+        #: Makes the attempt for a delivered task: ``(worker, task, started_ns)``.
+        self.new_attempt: Callable[[ActivityWorker, ActivityTask, int], Attempt] = Attempt
         #: Attempts running now, by token; a second delivery of one waits in ``_duplicates``.
         self.in_flight: dict[Token, Attempt] = {}
         self._duplicates: list[Attempt] = []
@@ -220,7 +250,7 @@ class ActivityWorker:
             if started is None:
                 return None  # the attempt timed out or was cancelled while it waited
             started_ns = started
-        attempt = Attempt(self, task, started_ns)
+        attempt = self.new_attempt(self, task, started_ns)
         if task.token in self.in_flight:
             self._duplicates.append(attempt)
         else:
@@ -271,7 +301,7 @@ class ActivityWorker:
     def _start_function(self, attempt: Attempt, definition: ActivityDefinition) -> None:
         loop = self.engine.loop
         try:
-            args = definition.signature.decode_args(attempt.args)
+            args = attempt.decode_args(definition)
         except Exception as exc:
             attempt.fail(exc)
             return
@@ -283,6 +313,8 @@ class ActivityWorker:
             stop_on_heartbeat=not definition.is_async,
         )
         attempt.context = context
+        if attempt.cancel_requested:
+            context.cancel()  # before a thread can look
         ctx = contextvars.copy_context()
         ctx.run(_activity._context.set, context)
         future: asyncio.Future[Any]
@@ -293,6 +325,8 @@ class ActivityWorker:
             future = loop.run_in_executor(None, ctx.run, definition.fn, *args)
         attempt.future = future
         future.add_done_callback(lambda f: _function_done(attempt, f))
+        if attempt.cancel_requested:
+            attempt.request_cancel()
 
     def _io_waiter_started(self, task: asyncio.Future[Any]) -> None:
         """Count a running async attempt: only then may a watched socket hold a time jump."""

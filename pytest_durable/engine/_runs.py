@@ -94,6 +94,10 @@ class _Run:
         self.updates: dict[str, UpdateState] = {}
 
     @property
+    def workflow_type(self) -> str:
+        return self.definition.name
+
+    @property
     def next_event_id(self) -> int:
         """The number the next appended event gets (events are numbered where they are built)."""
         return len(self.events) + 1
