@@ -89,6 +89,17 @@ class WorkflowBlockedError(DurableError):
     """The environment cannot make progress: nothing is scheduled that could wake the workflow."""
 
 
+class WorkflowTaskFailedError(WorkflowBlockedError):
+    """A workflow cannot finish because its workflow task fails: a bug in its code.
+
+    Temporal's semantics for an exception that is not a declared failure (a Temporal SDK
+    workflow raising ``KeyError``): the workflow *task* fails, nothing is recorded, the run
+    stays open and the task is retried, so waiting for the result never ends. The wait ends
+    with this error instead; its ``__cause__`` is what the code raised (as a failure crossing
+    the wire, with the code's traceback in its message).
+    """
+
+
 class UnboundedRetryError(DurableError):
     """An activity kept failing under a retry policy with no limit: the test would never end.
 

@@ -528,6 +528,10 @@ class Engine:
         now = self.clock.now_ns()
         requests, run.update_requests = run.update_requests, []
         instance, commands = self.workflow_worker.activate(run, now, requests)
+        if instance.task_failure is not None:
+            self._task_failed(run, instance, requests)
+            return
+        run.task_failure = None
         if requests:
             if instance.rejected:
                 self._reject_updates(run, instance)
@@ -540,6 +544,19 @@ class Engine:
         task.add(commands, now)
         if not self._hold_for_local_activities(run, instance, task):
             self._complete_task(run, instance, task)
+
+    def _task_failed(
+        self, run: _Run, instance: WorkflowInstance, requests: Sequence[UpdateRequest]
+    ) -> None:
+        """The task failed without failing the run (Temporal's semantics for a bug).
+
+        As on Temporal, nothing is recorded and the run stays open; the worker drops the
+        instance, and the task is retried, from history, when something new reaches the run
+        (its updates are delivered again then). A wait for the run reports the failure.
+        """
+        run.task_failure = instance.task_failure
+        run.update_requests[:0] = requests
+        self.workflow_worker.evict(run)
 
     def _hold_for_local_activities(
         self, run: _Run, instance: WorkflowInstance, task: OpenTask

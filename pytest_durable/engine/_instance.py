@@ -94,6 +94,9 @@ class WorkflowInstance:
         self.read_only: str | None = None
         #: Updates rejected during the current activation: (update id, why), for the engine.
         self.rejected: list[tuple[str, BaseException]] = []
+        #: Set by a runtime whose task failed without failing the run (Temporal's semantics
+        #: for a bug, kept by the Temporal front-end); ours fails the run instead.
+        self.task_failure: BaseException | None = None
         self.commands: list[WorkflowCommand] = []
         self.by_event: dict[int, ScheduleActivity | StartTimer | StartChildWorkflow] = {}
         self.conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []

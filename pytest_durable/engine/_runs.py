@@ -48,6 +48,7 @@ class _Run:
         "retry_state",
         "run_id",
         "status",
+        "task_failure",
         "task_scheduled",
         "tasks_run",
         "timers",
@@ -68,6 +69,9 @@ class _Run:
         #: Consecutive appends the store rejected (reset by the next accepted one).
         self.conflicts = 0
         self.task_scheduled = False
+        #: Why the last workflow task failed (a bug the front-end keeps Temporal's task-failure
+        #: semantics for); None once a task completes.
+        self.task_failure: BaseException | None = None
         #: Workflow tasks run so far (replay-every-task mode replays at powers of two).
         self.tasks_run = 0
         self.cancel_requested = False

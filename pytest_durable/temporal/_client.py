@@ -553,6 +553,7 @@ class Worker:
         interceptors: Sequence[Any] = (),
         nexus_service_handlers: Sequence[Any] = (),
         workflow_runner: Any = None,
+        workflow_failure_exception_types: Sequence[type[BaseException]] = (),
         **_options: Any,
     ) -> None:
         if interceptors:
@@ -569,6 +570,7 @@ class Worker:
         self._workflows = list(workflows)
         self._activities = list(activities)
         self._runner = _runner_name(workflow_runner, client._env.temporal_runner)
+        self._failure_types = tuple(workflow_failure_exception_types)
         # The worker's workflows and activities use its client's data converter, as temporalio's.
         converter = client.data_converter
         default = temporalio.converter.DataConverter.default
@@ -581,7 +583,11 @@ class Worker:
         names = environment.queues.setdefault(self.task_queue, set())
         for wf in self._workflows:
             definition = workflow_definition(
-                env, wf, runner=self._runner, converter=self._converter
+                env,
+                wf,
+                runner=self._runner,
+                converter=self._converter,
+                failure_exception_types=self._failure_types,
             )
             names.add(definition.name)
             environment.queue_of.setdefault(definition.name, self.task_queue)

@@ -25,6 +25,9 @@ class TemporalWorkflowDefinition(WorkflowDefinition):
     runner: str = "unsandboxed"
     #: The worker's ``temporalio.converter.DataConverter`` (None: temporalio's default).
     converter: Any = field(default=None, repr=False, compare=False)
+    #: The worker's ``workflow_failure_exception_types``: exceptions that fail the workflow
+    #: rather than its task (temporalio decides, with the definition's own list).
+    failure_exception_types: tuple[type[BaseException], ...] = ()
 
     def signal_name(self, ref: Any) -> str:
         """The registered name of a signal (method or name); any name with a dynamic handler."""
@@ -86,6 +89,7 @@ def temporal_workflow_definition(
     runner: str = "unsandboxed",
     instance_factory: Callable[..., Any],
     converter: Any = None,
+    failure_exception_types: tuple[type[BaseException], ...] = (),
 ) -> TemporalWorkflowDefinition:
     """Build our definition of a Temporal workflow class (or its run method)."""
     if runner not in RUNNERS:
@@ -111,6 +115,7 @@ def temporal_workflow_definition(
         runner=runner,
         runtime=instance_factory,
         converter=converter,
+        failure_exception_types=failure_exception_types,
     )
 
 

@@ -58,18 +58,25 @@ def to_exception(failure: dict[str, Any], converter: Any = None) -> BaseExceptio
 
 
 def workflow_definition(
-    env: DurableEnvironment, obj: Any, *, runner: str | None = None, converter: Any = None
+    env: DurableEnvironment,
+    obj: Any,
+    *,
+    runner: str | None = None,
+    converter: Any = None,
+    failure_exception_types: Sequence[type[BaseException]] = (),
 ) -> TemporalWorkflowDefinition:
     """Our definition of a Temporal workflow, registered in ``env`` by its name.
 
-    ``runner`` overrides the environment's ``temporal_runner`` and ``converter`` temporalio's
-    default data converter (a Worker's own choices).
+    ``runner`` overrides the environment's ``temporal_runner``, ``converter`` temporalio's
+    default data converter, and ``failure_exception_types`` adds exceptions that fail the
+    workflow rather than its task (a Worker's own choices).
     """
     definition = temporal_workflow_definition(
         obj,
         runner=runner or env.temporal_runner,
         instance_factory=new_instance,
         converter=converter,
+        failure_exception_types=tuple(failure_exception_types),
     )
     known = env.engine.workflows.get(definition.name)
     if (
@@ -77,6 +84,7 @@ def workflow_definition(
         and known.sdk is definition.sdk
         and known.runner == definition.runner
         and known.converter is definition.converter
+        and known.failure_exception_types == definition.failure_exception_types
     ):
         return known
     if definition.name not in env.workflow_mocks:

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import temporalio.common
 import temporalio.converter
 import temporalio.worker
 import temporalio.workflow
-from temporalio.api.common.v1 import Payloads
 from temporalio.bridge.proto import workflow_activation as wa
 from temporalio.bridge.proto import workflow_commands as wc
 from temporalio.bridge.proto import workflow_completion
@@ -46,14 +43,15 @@ from ..errors import QueryError
 from ._convert import from_failure, to_failure, to_payload, to_payloads, to_value, to_values
 from ._definitions import TemporalWorkflowDefinition
 from ._errors import UnsupportedTemporalFeatureError
+from ._sdk_instance import NAMESPACE as NAMESPACE
+from ._sdk_instance import TASK_QUEUE as TASK_QUEUE
+from ._sdk_instance import create_sdk_instance
 from ._updates import TemporalUpdates
 
 _ALREADY_EXISTS = StartChildWorkflowExecutionFailedCause.Value(
     "START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS"
 )
 
-NAMESPACE = "default"
-TASK_QUEUE = "pytest-durable"
 
 #: Commands temporalio can return that need a server feature this engine does not have.
 _UNSUPPORTED = {
@@ -67,11 +65,6 @@ _UNSUPPORTED = {
 
 def _ns(duration: Any) -> int | None:
     return int(duration.ToNanoseconds()) if duration.ByteSize() else None
-
-
-def _datetime(ns: int) -> datetime:
-    seconds, rest = divmod(ns, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(microseconds=rest // 1_000)
 
 
 def _retry_policy(proto: Any, present: bool) -> RetryPolicy | None:
@@ -117,6 +110,8 @@ class TemporalWorkflowInstance:
         #: temporalio's local activities as activities, so none is ever pending here.
         self.local_pending: dict[int, Any] = {}
         self.local_cancels: list[int] = []
+        #: What failed the last activation (a bug): the engine keeps the run open, as Temporal.
+        self.task_failure: BaseException | None = None
         #: Updates rejected in the current activation: (update id, why), for the engine.
         self.rejected: list[tuple[str, BaseException]] = []
         self.updates = TemporalUpdates(self.rejected)
@@ -126,73 +121,7 @@ class TemporalWorkflowInstance:
     # --- creation ----------------------------------------------------------------------------
 
     def _create(self) -> temporalio.worker.WorkflowInstance:
-        started = self.started
-        parent = None
-        if started.parent_workflow_id is not None:
-            parent = temporalio.workflow.ParentInfo(
-                namespace=NAMESPACE,
-                run_id=started.parent_run_id or "",
-                workflow_id=started.parent_workflow_id,
-            )
-        start_time = _datetime(started.time_ns)
-        info = temporalio.workflow.Info(
-            attempt=started.attempt,
-            continued_run_id=started.continued_from_run_id,
-            cron_schedule=None,
-            execution_timeout=None,
-            first_execution_run_id=started.first_run_id or started.run_id,
-            headers={},
-            namespace=NAMESPACE,
-            original_execution_run_id=started.run_id,
-            parent=parent,
-            root=None,
-            priority=temporalio.common.Priority.default,
-            raw_memo={},
-            retry_policy=None,
-            run_id=started.run_id,
-            run_timeout=None,
-            search_attributes={},
-            start_time=start_time,
-            task_queue=TASK_QUEUE,
-            task_timeout=timedelta(seconds=10),
-            typed_search_attributes=temporalio.common.TypedSearchAttributes.empty,
-            workflow_id=started.workflow_id,
-            workflow_start_time=start_time,
-            workflow_type=started.workflow_type,
-        )
-        converter = self.definition.converter or temporalio.converter.DataConverter.default
-        details = temporalio.worker.WorkflowInstanceDetails(
-            payload_converter_factory=converter._new_payload_converter,
-            failure_converter_class=converter.failure_converter_class,
-            interceptor_classes=[],
-            defn=self.definition.sdk,
-            info=info,
-            randomness_seed=started.randomness_seed,
-            # The worker checks a local activity is registered; the engine reports one that is
-            # not when it runs (an UnknownActivityError failure naming the registered ones).
-            extern_functions={"__temporal_assert_local_activity_valid": lambda _name: None},
-            disable_eager_activity_execution=True,
-            worker_level_failure_exception_types=[],
-            patch_activation_callback=None,
-            last_completion_result=Payloads(),
-            last_failure=None,
-        )
-        runner: temporalio.worker.WorkflowRunner
-        if self.definition.runner == "sandboxed":
-            from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
-
-            runner = SandboxedWorkflowRunner()
-            runner.prepare_workflow(self.definition.sdk)
-        else:
-            runner = temporalio.worker.UnsandboxedWorkflowRunner()
-        # temporalio builds an instance with its runtime parked on the running loop; the host
-        # loop must not carry it (nor lose its running state), so a stand-in runs meanwhile.
-        previous = asyncio._get_running_loop()
-        asyncio._set_running_loop(SimpleNamespace())  # type: ignore[arg-type]
-        try:
-            return runner.create_instance(details)
-        finally:
-            asyncio._set_running_loop(previous)
+        return create_sdk_instance(self.definition, self.started)
 
     def _activate(
         self, activation: wa.WorkflowActivation
@@ -261,7 +190,10 @@ class TemporalWorkflowInstance:
         activation.timestamp.FromNanoseconds(now_ns)
         completion = self._activate(activation)
         if completion.HasField("failed"):
-            return [self._task_failed(completion.failed.failure)]
+            if replaying:  # replay reports it against the recorded event, naming the exception
+                return [self._task_failed(completion.failed.failure)]
+            self.task_failure = self._task_failure(completion.failed.failure)
+            return []
         commands: list[Command] = []
         for proto in completion.successful.commands:
             command = self._command_for(proto, replaying, recorded_patches)
@@ -522,10 +454,24 @@ class TemporalWorkflowInstance:
         return FailWorkflow(failure=encode_failure(error), exception=error, is_bug=True)
 
     def _task_failed(self, failure: Any) -> FailWorkflow:
-        """Temporalio failed the activation (a bug in workflow code): the run fails at once."""
+        """A failed activation on replay: a run failing, for the replay to report."""
         self.closed = True
         data = from_failure(failure)
         return FailWorkflow(failure=data, exception=decode_failure(data), is_bug=True)
+
+    def _task_failure(self, failure: Any) -> BaseException:
+        """What failed the workflow task (a bug, not a declared failure), with its traceback.
+
+        The exception is temporalio's, as its failure converter decodes it; the engine keeps
+        the run open, as Temporal does (see ``Engine._task_failed``).
+        """
+        converter = self.definition.converter or temporalio.converter.DataConverter.default
+        error: BaseException = converter.failure_converter.from_failure(
+            failure, converter.payload_converter
+        )
+        if failure.stack_trace:
+            error.add_note(f"The workflow code's traceback:\n{failure.stack_trace.rstrip()}")
+        return error
 
     # --- queries -----------------------------------------------------------------------------
 

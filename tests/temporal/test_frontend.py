@@ -18,8 +18,13 @@ from temporalio.exceptions import (
     TimeoutType,
 )
 
-from pytest_durable import DurableEnvironment, InvalidArgumentError
-from pytest_durable.errors import UnknownQueryError, UnknownSignalError
+from pytest_durable import DurableEnvironment
+from pytest_durable.errors import (
+    InvalidArgumentError,
+    UnknownQueryError,
+    UnknownSignalError,
+    WorkflowTaskFailedError,
+)
 
 from .workflows import (
     AnyName,
@@ -192,13 +197,16 @@ def test_cancelling_a_workflow_runs_its_cleanup_and_reports_cancelled_error(
     assert any(e.kind == "ActivityTaskCompleted" for e in handle.history.events)
 
 
-def test_a_bug_in_workflow_code_fails_the_run_naming_the_exception(env: DurableEnvironment) -> None:
-    with pytest.raises(WorkflowFailureError) as caught:
-        env.run(Buggy.run).result()
-    cause = caught.value.cause
-    assert isinstance(cause, ApplicationError)
-    assert cause.type == "ValueError"
-    assert "a bug, not a declared failure" in cause.message
+def test_a_bug_in_workflow_code_fails_its_task_and_the_wait_names_it(
+    env: DurableEnvironment,
+) -> None:
+    handle = env.start(Buggy.run)
+    with pytest.raises(WorkflowTaskFailedError, match="failed with ValueError: a bug") as caught:
+        handle.result()
+    cause = caught.value.__cause__
+    assert isinstance(cause, ApplicationError) and cause.type == "ValueError"
+    assert "raise ValueError" in "".join(cause.__notes__)  # the workflow code's traceback
+    assert handle.status == "running"
 
 
 def test_local_activities_run_as_activities(env: DurableEnvironment) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowFailureError
 
 from pytest_durable import DurableEnvironment, InvalidArgumentError
+from pytest_durable.errors import WorkflowTaskFailedError
 
 from .workflows import Checkout, Counter, Order, ReadsTheWallClock, charge, double
 
@@ -37,9 +37,11 @@ def test_workflows_run_in_the_sandbox(make_env: Any) -> None:
 
 
 def test_the_sandbox_refuses_a_non_deterministic_call(make_env: Any) -> None:
-    with pytest.raises(WorkflowFailureError) as caught:
+    # On Temporal a refused call fails the workflow task: the run stays open, the wait says why.
+    with pytest.raises(WorkflowTaskFailedError) as caught:
         make_env(temporal_runner="sandboxed").run(ReadsTheWallClock.run).result()
-    assert "datetime.datetime.now" in str(caught.value.cause)
+    assert "RestrictedWorkflowAccessError" in str(caught.value)
+    assert "datetime.datetime.now" in str(caught.value.__cause__)
 
 
 def test_without_the_sandbox_the_same_call_goes_through(env: DurableEnvironment) -> None:
