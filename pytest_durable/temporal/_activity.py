@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import temporalio.activity
@@ -24,6 +25,7 @@ from ..engine._failure import decode_failure
 from ..errors import ApplicationError
 from ._convert import from_failure, to_payloads, to_values
 from ._instance import NAMESPACE, TASK_QUEUE
+from ._interceptors import intercepted
 
 if TYPE_CHECKING:
     from ..engine._activity_worker import Attempt
@@ -62,15 +64,31 @@ class _TemporalContext(ActivityContext):
         self.sdk.cancelled_event.set()
 
 
+def _no_outbound() -> None:
+    return None
+
+
 class TemporalActivity:
     """An engine activity implementation that runs a Temporal activity (see module doc)."""
 
-    def __init__(self, fn: Any, converter: Any = None) -> None:
+    def __init__(
+        self,
+        fn: Any,
+        converter: Any = None,
+        *,
+        interceptors: Sequence[Any] = (),
+        task_queue: str = TASK_QUEUE,
+    ) -> None:
         self.sdk = temporalio.activity._Definition.must_from_callable(fn)
         self.name = self.sdk.name
         self.fn = fn
         #: The worker's data converter (its client's, as on Temporal).
         self.converter: temporalio.converter.DataConverter = converter or _converter()
+        #: The worker's interceptors (``temporalio.worker.Interceptor``): each attempt runs
+        #: through their activity interceptors.
+        self.interceptors = tuple(interceptors)
+        #: The task queue of the worker that registered it (``activity.info().task_queue``).
+        self.task_queue = task_queue
 
     def run_attempt(self, attempt: Attempt) -> None:
         """Run one attempt of the function; its outcome goes to ``attempt``."""
@@ -103,9 +121,24 @@ class TemporalActivity:
                 raise temporalio.exceptions.CancelledError("Cancelled")
             attempt.heartbeat(to_values(converter.payload_converter.to_payloads(values)))
 
+        # The outbound interceptor an interceptor chain settled on (none without interceptors):
+        # the activity's info() and heartbeat() go through it, as on a worker.
+        outbound: Callable[[], Any] = _no_outbound
+
+        def current_info() -> temporalio.activity.Info:
+            chain = outbound()
+            return chain.info() if chain is not None else info
+
+        def chained_heartbeat(*values: Any) -> None:
+            chain = outbound()
+            if chain is not None:
+                chain.heartbeat(*values)
+            else:
+                heartbeat(*values)
+
         context = temporalio.activity._Context(
-            info=lambda: info,
-            heartbeat=heartbeat,
+            info=current_info,
+            heartbeat=chained_heartbeat,
             cancelled_event=temporalio.common._CompositeEvent(
                 thread_event=threading.Event(),
                 async_event=asyncio.Event() if is_async else None,
@@ -126,7 +159,13 @@ class TemporalActivity:
         ctx = contextvars.copy_context()
         ctx.run(temporalio.activity._Context.set, context)
         future: asyncio.Future[Any]
-        if is_async:
+        if self.interceptors:
+            call, outbound = intercepted(
+                self.interceptors, sdk.fn, args, lambda: info, heartbeat
+            )
+            future = engine.loop.create_task(call, context=ctx)
+            attempt.worker._io_waiter_started(future)
+        elif is_async:
             future = engine.loop.create_task(sdk.fn(*args), context=ctx)
             attempt.worker._io_waiter_started(future)
         else:
@@ -165,7 +204,7 @@ class TemporalActivity:
             scheduled_time=ours.scheduled_time,
             start_to_close_timeout=ours.start_to_close_timeout,
             started_time=ours.started_time,
-            task_queue=TASK_QUEUE,
+            task_queue=self.task_queue,
             task_token=f"{task.workflow_id}/{task.run_id}/{task.token.scheduled_event_id}/"
             f"{ours.attempt}".encode(),
             workflow_id=task.workflow_id,

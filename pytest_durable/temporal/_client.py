@@ -19,6 +19,7 @@ import temporalio.client
 import temporalio.common
 import temporalio.converter
 import temporalio.exceptions
+import temporalio.worker
 import temporalio.workflow
 
 from ..engine import _events as ev
@@ -539,8 +540,10 @@ class Worker:
 
     ``Worker(env.client, task_queue=..., workflows=[...], activities=[...])``, used as ``async
     with`` or through ``run()``. Activities are found by name across workers (Temporal routes
-    them by task queue). Options that need a real worker process are accepted and ignored,
-    except interceptors and Nexus handlers, which are refused.
+    them by task queue). Worker interceptors (``temporalio.worker.Interceptor``) wrap its
+    workflows (temporalio's own workflow interceptor classes) and activities; the sandbox a
+    ``workflow_runner`` names keeps its restrictions. Options that need a real worker process
+    are accepted and ignored, except Nexus handlers, which are refused.
     """
 
     def __init__(
@@ -556,8 +559,12 @@ class Worker:
         workflow_failure_exception_types: Sequence[type[BaseException]] = (),
         **_options: Any,
     ) -> None:
-        if interceptors:
-            raise _unsupported("worker interceptors")
+        for interceptor in interceptors:
+            if not isinstance(interceptor, temporalio.worker.Interceptor):
+                raise _unsupported(
+                    f"the interceptor {type(interceptor).__name__}, which is not a "
+                    "temporalio.worker.Interceptor (client interceptors need a server),"
+                )
         if nexus_service_handlers:
             raise _unsupported("Nexus services")
         if not isinstance(client, Client):
@@ -570,6 +577,8 @@ class Worker:
         self._workflows = list(workflows)
         self._activities = list(activities)
         self._runner = _runner_name(workflow_runner, client._env.temporal_runner)
+        self._sdk_runner = workflow_runner
+        self._interceptors = tuple(interceptors)
         self._failure_types = tuple(workflow_failure_exception_types)
         # The worker's workflows and activities use its client's data converter, as temporalio's.
         converter = client.data_converter
@@ -588,12 +597,21 @@ class Worker:
                 runner=self._runner,
                 converter=self._converter,
                 failure_exception_types=self._failure_types,
+                interceptors=self._interceptors,
+                task_queue=self.task_queue,
+                sdk_runner=self._sdk_runner,
             )
             names.add(definition.name)
             environment.queue_of.setdefault(definition.name, self.task_queue)
         for fn in self._activities:
             if is_temporal_activity(fn):
-                register_activity(env, fn, self._converter)
+                register_activity(
+                    env,
+                    fn,
+                    self._converter,
+                    interceptors=self._interceptors,
+                    task_queue=self.task_queue,
+                )
             else:
                 env.register_activity(fn)
         self._running = True

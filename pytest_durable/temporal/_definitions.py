@@ -28,6 +28,24 @@ class TemporalWorkflowDefinition(WorkflowDefinition):
     #: The worker's ``workflow_failure_exception_types``: exceptions that fail the workflow
     #: rather than its task (temporalio decides, with the definition's own list).
     failure_exception_types: tuple[type[BaseException], ...] = ()
+    #: The worker's interceptors (``temporalio.worker.Interceptor``), for their workflow
+    #: interceptor classes.
+    interceptors: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    #: The task queue of the worker that registered it (``workflow.info().task_queue``).
+    task_queue: str = "pytest-durable"
+    #: The worker's own runner object (a sandbox with its restrictions), if it gave one.
+    sdk_runner: Any = field(default=None, repr=False, compare=False)
+
+    def worker_options(self) -> tuple[Any, ...]:
+        """What a worker chose for it: two registrations with the same options are one."""
+        return (
+            self.runner,
+            id(self.converter),
+            self.failure_exception_types,
+            tuple(map(id, self.interceptors)),
+            self.task_queue,
+            id(self.sdk_runner),
+        )
 
     def signal_name(self, ref: Any) -> str:
         """The registered name of a signal (method or name); any name with a dynamic handler."""
@@ -90,6 +108,9 @@ def temporal_workflow_definition(
     instance_factory: Callable[..., Any],
     converter: Any = None,
     failure_exception_types: tuple[type[BaseException], ...] = (),
+    interceptors: tuple[Any, ...] = (),
+    task_queue: str = "pytest-durable",
+    sdk_runner: Any = None,
 ) -> TemporalWorkflowDefinition:
     """Build our definition of a Temporal workflow class (or its run method)."""
     if runner not in RUNNERS:
@@ -116,6 +137,9 @@ def temporal_workflow_definition(
         runtime=instance_factory,
         converter=converter,
         failure_exception_types=failure_exception_types,
+        interceptors=interceptors,
+        task_queue=task_queue,
+        sdk_runner=sdk_runner,
     )
 
 

@@ -28,7 +28,7 @@ from ..fixtures._update_handles import WorkflowUpdateHandle
 from ._activity import TemporalActivity
 from ._convert import to_failure, to_payloads, to_values
 from ._definitions import TemporalWorkflowDefinition, activity_name, temporal_workflow_definition
-from ._instance import new_instance
+from ._instance import TASK_QUEUE, new_instance
 
 if TYPE_CHECKING:
     from ..engine._runs import Execution, _Run
@@ -64,12 +64,17 @@ def workflow_definition(
     runner: str | None = None,
     converter: Any = None,
     failure_exception_types: Sequence[type[BaseException]] = (),
+    interceptors: Sequence[Any] = (),
+    task_queue: str = TASK_QUEUE,
+    sdk_runner: Any = None,
 ) -> TemporalWorkflowDefinition:
     """Our definition of a Temporal workflow, registered in ``env`` by its name.
 
-    ``runner`` overrides the environment's ``temporal_runner``, ``converter`` temporalio's
-    default data converter, and ``failure_exception_types`` adds exceptions that fail the
-    workflow rather than its task (a Worker's own choices).
+    The options are a Worker's own choices: ``runner`` overrides the environment's
+    ``temporal_runner`` (``sdk_runner`` is the runner object itself, a sandbox with its
+    restrictions), ``converter`` temporalio's default data converter,
+    ``failure_exception_types`` adds exceptions that fail the workflow rather than its task,
+    ``interceptors`` are its worker interceptors and ``task_queue`` its queue.
     """
     definition = temporal_workflow_definition(
         obj,
@@ -77,14 +82,15 @@ def workflow_definition(
         instance_factory=new_instance,
         converter=converter,
         failure_exception_types=tuple(failure_exception_types),
+        interceptors=tuple(interceptors),
+        task_queue=task_queue,
+        sdk_runner=sdk_runner,
     )
     known = env.engine.workflows.get(definition.name)
     if (
         isinstance(known, TemporalWorkflowDefinition)
         and known.sdk is definition.sdk
-        and known.runner == definition.runner
-        and known.converter is definition.converter
-        and known.failure_exception_types == definition.failure_exception_types
+        and known.worker_options() == definition.worker_options()
     ):
         return known
     if definition.name not in env.workflow_mocks:
@@ -92,14 +98,24 @@ def workflow_definition(
     return definition
 
 
-def register_activity(env: DurableEnvironment, fn: Any, converter: Any = None) -> str:
+def register_activity(
+    env: DurableEnvironment,
+    fn: Any,
+    converter: Any = None,
+    *,
+    interceptors: Sequence[Any] = (),
+    task_queue: str = TASK_QUEUE,
+) -> str:
     """Make a Temporal activity known to ``env`` by its name; returns the name.
 
-    ``converter`` is the worker's data converter (default temporalio's).
+    ``converter`` is the worker's data converter (default temporalio's), ``interceptors`` its
+    worker interceptors and ``task_queue`` its queue.
     """
     name = activity_name(fn)
     if name not in env.mocks:
-        env.engine.activities[name] = TemporalActivity(fn, converter)
+        env.engine.activities[name] = TemporalActivity(
+            fn, converter, interceptors=interceptors, task_queue=task_queue
+        )
     return name
 
 

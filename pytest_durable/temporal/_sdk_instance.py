@@ -18,6 +18,7 @@ from temporalio.api.common.v1 import Payloads
 
 from ..engine import _events as ev
 from ._definitions import TemporalWorkflowDefinition
+from ._interceptors import workflow_interceptor_classes
 
 NAMESPACE = "default"
 TASK_QUEUE = "pytest-durable"
@@ -58,7 +59,7 @@ def create_sdk_instance(
         run_timeout=None,
         search_attributes={},
         start_time=start_time,
-        task_queue=TASK_QUEUE,
+        task_queue=definition.task_queue,
         task_timeout=timedelta(seconds=10),
         typed_search_attributes=temporalio.common.TypedSearchAttributes.empty,
         workflow_id=started.workflow_id,
@@ -69,7 +70,7 @@ def create_sdk_instance(
     details = temporalio.worker.WorkflowInstanceDetails(
         payload_converter_factory=converter._new_payload_converter,
         failure_converter_class=converter.failure_converter_class,
-        interceptor_classes=[],
+        interceptor_classes=workflow_interceptor_classes(definition.interceptors),
         defn=definition.sdk,
         info=info,
         randomness_seed=started.randomness_seed,
@@ -83,7 +84,10 @@ def create_sdk_instance(
         last_failure=None,
     )
     runner: temporalio.worker.WorkflowRunner
-    if definition.runner == "sandboxed":
+    if definition.sdk_runner is not None:
+        runner = definition.sdk_runner
+        runner.prepare_workflow(definition.sdk)
+    elif definition.runner == "sandboxed":
         from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
         runner = SandboxedWorkflowRunner()
