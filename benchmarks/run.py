@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 SUITES = [
     "environment",
     "activities",
+    "guard",
     "timers",
     "replay",
     "replay_every_task",

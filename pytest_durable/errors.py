@@ -172,6 +172,24 @@ class NondeterminismError(DurableError):
         self.location = location
 
 
+class NondeterministicCallError(NondeterminismError):
+    """Workflow code called something whose result or effect differs on every run and replay.
+
+    Raised by the determinism guard at the call (the wall clock, the process's randomness,
+    random uuids, threads, files, sockets, processes), and it fails the workflow run even when
+    the code catches it.
+
+    Attributes:
+        call: what was called, e.g. ``time.time()`` or ``open('/tmp/x', 'r')``.
+        alternative: what deterministic workflow code uses instead.
+    """
+
+    def __init__(self, message: str, *, call: str, alternative: str, location: str) -> None:
+        super().__init__(message, location=location)
+        self.call = call
+        self.alternative = alternative
+
+
 class ConcurrentAppendError(DurableError):
     """A compare-and-set append found the history longer than expected."""
 

@@ -144,6 +144,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except InvalidArgumentError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = settings
+    if settings.determinism_guard:
+        # Before test modules are imported: `from uuid import uuid4` binds the guarded one.
+        from ._guard import install_functions
+
+        install_functions()
     config.pluginmanager.register(InterruptReport(config), "durable-interrupt")
     if settings.report is not None and not hasattr(config, "workerinput"):
         config.pluginmanager.register(CoverageReport(settings.report), "durable-coverage")

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, assert_never
 
+from .._guard import install as install_guard
 from ..common import RetryPolicy, WorkflowStatus, decide_retry, to_ns
 from ..errors import (
     ApplicationError,
@@ -99,6 +100,8 @@ class Engine:
             task; None: no bound (Temporal warns at 10,240 events and fails at 51,200).
         check_types: check the arguments workflow code passes to activities and child
             workflows against their type hints (see :mod:`._checks`).
+        determinism_guard: fail workflow code that reads the wall clock or the process's
+            randomness, or does real I/O, at the call (see :mod:`pytest_durable._guard`).
     """
 
     def __init__(
@@ -115,6 +118,7 @@ class Engine:
         max_unbounded_attempts: int | None = None,
         max_history_events: int | None = None,
         check_types: bool = True,
+        determinism_guard: bool = True,
     ) -> None:
         self.clock = clock
         self.loop = loop
@@ -131,6 +135,9 @@ class Engine:
         self.max_unbounded_attempts = max_unbounded_attempts
         self.max_history_events = max_history_events
         self.check_types = check_types
+        self.determinism_guard = determinism_guard
+        if determinism_guard:
+            install_guard()
         #: When set, an activity runs for real only if its name is in ``real_activities``.
         self.strict_activities = False
         self.real_activities: set[str] = set()
@@ -262,6 +269,7 @@ class Engine:
             started,
             deadlock_budget_s=self.deadlock_budget_s,
             check_types=self.check_types,
+            determinism_guard=self.determinism_guard,
         )
         delivered = replay_into(instance, events)
         self.workflows.setdefault(definition.name, definition)

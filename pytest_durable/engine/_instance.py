@@ -74,6 +74,7 @@ class WorkflowInstance:
         *,
         deadlock_budget_s: float | None = 2.0,
         check_types: bool = True,
+        determinism_guard: bool = False,
     ) -> None:
         self.definition = definition
         self.started = started
@@ -86,6 +87,8 @@ class WorkflowInstance:
         self.unawaited = UnawaitedCalls()
         self.loop = WorkflowEventLoop(self)  # type: ignore[abstract]
         self.loop.runtime = InstanceRuntime(self)
+        if determinism_guard:
+            self.loop.determinism_guard = True
         # Created on first use: a Mersenne Twister holds 2.5 KiB, a third of a parked workflow.
         self._random: random.Random | None = None
         self.replaying = False

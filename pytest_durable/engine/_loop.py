@@ -72,8 +72,12 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
     """An event loop with a ready deque and durable timers, driven one workflow task at a time."""
 
     #: What ``pytest_durable.workflow`` calls for the workflow running on this loop: the
-    #: instance's own runtime, or something wrapping it (a guard) or standing in for it.
+    #: instance's own runtime, or something standing in for it (another front-end).
     runtime: WorkflowRuntime
+
+    #: Whether the determinism guard checks the code running on this loop (see
+    #: :mod:`pytest_durable._guard`): it asks the running loop, so a task costs nothing more.
+    determinism_guard = False
 
     def __init__(self, instance: WorkflowInstance) -> None:
         self.instance = instance
@@ -214,16 +218,29 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
             # object is garbage collected: at no deterministic moment (replay holds references
             # differently), so they must not change the workflow's course. A lost exception is
             # logged, as asyncio does; pending tasks are dropped whenever an instance is.
-            if context.get("exception") is not None and not self.instance.replaying:
+            # One the guard reported has already failed the run (the task's copy of it is
+            # never retrieved: the run closed on the report).
+            exception = context.get("exception")
+            reported = any(error is exception for error in self.errors)
+            if exception is not None and not reported and not self.instance.replaying:
                 _logger.warning(
                     "%s (workflow %s)",
                     context.get("message", "unhandled exception"),
                     self.instance.info.workflow_id,
-                    exc_info=context.get("exception"),
+                    exc_info=exception,
                 )
             return
         # An exception escaping a callback (e.g. a sync signal handler) is a workflow failure.
         self.default_exception_handler(context)
+
+    def report_guard_error(self, error: BaseException) -> None:
+        """The guard refused a call: fail the run with it even if the code catches it.
+
+        Queries and update validators only raise it (to their caller): they change nothing.
+        """
+        instance = self.instance
+        if instance.query_mode is None and instance.read_only is None:
+            self.errors.append(error)
 
     # --- what makes no sense inside a workflow ----------------------------------------------
 

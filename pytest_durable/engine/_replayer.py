@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._guard import install as install_guard
 from ..errors import InvalidArgumentError, UnknownWorkflowError
 from ._definitions import WorkflowDefinition, workflow_definition
 from ._history import History
@@ -45,6 +46,8 @@ class Replayer:
         strict: treat changed activity arguments and timer durations as nondeterminism too
             (by default they are reported as :class:`ReplayDivergenceWarning`).
         deadlock_budget_s: real seconds a workflow task may run without yielding.
+        determinism_guard: fail workflow code that reads the wall clock or the process's
+            randomness, or does real I/O, at the call (the guard of the test environment).
     """
 
     def __init__(
@@ -53,10 +56,14 @@ class Replayer:
         workflows: Iterable[Any],
         strict: bool = False,
         deadlock_budget_s: float | None = 2.0,
+        determinism_guard: bool = True,
     ) -> None:
         self.workflows = resolve_workflows(workflows)
         self.strict = strict
         self.deadlock_budget_s = deadlock_budget_s
+        self.determinism_guard = determinism_guard
+        if determinism_guard:
+            install_guard()
 
     def replay(self, history: History | str | os.PathLike[str]) -> ReplayResult:
         """Replay one history (a :class:`History` or a path to its JSON file).
@@ -74,8 +81,18 @@ class Replayer:
                 f"history {history.workflow_id!r} is of workflow type "
                 f"{history.workflow_type!r}, which this Replayer was not given; it has: {known}"
             )
-        make = definition.runtime or WorkflowInstance
-        instance = make(definition, history.started, deadlock_budget_s=self.deadlock_budget_s)
+        instance: Any
+        if definition.runtime is None:
+            instance = WorkflowInstance(
+                definition,
+                history.started,
+                deadlock_budget_s=self.deadlock_budget_s,
+                determinism_guard=self.determinism_guard,
+            )
+        else:
+            instance = definition.runtime(
+                definition, history.started, deadlock_budget_s=self.deadlock_budget_s
+            )
         divergences: list[Divergence] = []
         try:
             replay_into(instance, list(history), strict=self.strict, divergences=divergences)

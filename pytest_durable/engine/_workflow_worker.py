@@ -87,6 +87,7 @@ class WorkflowWorker:
                 started,
                 deadlock_budget_s=engine.deadlock_budget_s,
                 check_types=engine.check_types,
+                determinism_guard=engine.determinism_guard,
             )
         else:
             instance = runtime(run.definition, started, deadlock_budget_s=engine.deadlock_budget_s)

@@ -38,6 +38,7 @@ PUBLIC = {
         "MockActivity",
         "MockWorkflow",
         "NondeterminismError",
+        "NondeterministicCallError",
         "NotInActivityError",
         "NotInWorkflowError",
         "PayloadError",

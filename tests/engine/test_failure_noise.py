@@ -44,8 +44,8 @@ def _private(chain: list[BaseException]) -> list[str]:
 class Spins:
     @workflow.run
     async def run(self) -> None:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:  # never yields
+        deadline = time.process_time() + 5
+        while time.process_time() < deadline:  # never yields
             pass
 
 

@@ -12,7 +12,7 @@ PYTEST_VERSION = tuple(int(part) for part in pytest.__version__.split(".")[:2] i
 
 WORKFLOWS = '''
 import itertools
-import time
+import threading
 from datetime import timedelta
 
 from pytest_durable import workflow, activity
@@ -56,7 +56,7 @@ class Busy:
 
     @workflow.run
     async def run(self) -> str:
-        time.sleep(0.1)
+        threading.Event().wait(0.1)  # time.sleep would be refused by the determinism guard
         return "done"
 
 

@@ -113,7 +113,7 @@ def test_a_good_option_overrides_a_bad_ini_value(pytester: pytest.Pytester) -> N
             "*@pytest.mark.durable got an unknown argument 'sed'; did you mean 'seed'? it accepts "
             "start_time, seed, patch_time, auto_skip, deadlock_timeout, replay_every_task, "
             "timeline, max_unbounded_attempts, max_drive_time, max_history_events, check_types, "
-            "explore, strict_activities",
+            "explore, strict_activities, determinism_guard",
         ),
         (
             "max_unbounded_attempts=0",

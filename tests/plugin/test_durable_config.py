@@ -58,6 +58,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         max_history_events=300,
         check_types=False,
         strict_activities=True,
+        determinism_guard=False,
     )
     assert config.environment_kwargs() == {
         "start_time": datetime(2030, 1, 1, tzinfo=UTC),
@@ -70,6 +71,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         "max_history_events": 300,
         "check_types": False,
         "strict_activities": True,
+        "determinism_guard": False,
         "patch_time": "freezegun",
     }
     assert DurableConfig().environment_kwargs()["patch_time"] is False
@@ -80,6 +82,7 @@ def test_environment_kwargs_realise_every_setting() -> None:
         assert env.engine.max_unbounded_attempts == 50
         assert env.max_drive_ns == 60 * 10**9
         assert env.engine.max_history_events == 300
+        assert env.engine.determinism_guard is False
 
 
 def test_describe_mentions_auto_skip_only_when_off() -> None:

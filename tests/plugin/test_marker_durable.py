@@ -28,12 +28,14 @@ def test_every_argument_reaches_the_environment(pytester: pytest.Pytester) -> No
             replay_every_task=True,
             patch_time=False,
             timeline="never",
+            determinism_guard=False,
         )
         def test_configured(durable_env):
             assert durable_env.now() == datetime(2031, 2, 3, tzinfo=timezone.utc)
             assert durable_env.seed == 42
             assert durable_env.engine.replay_every_task is True
             assert durable_env.engine.deadlock_budget_s == 0.05
+            assert durable_env.engine.determinism_guard is False
             with pytest.raises(WorkflowBlockedError, match="auto time skipping is off"):
                 durable_env.run(Greeter.run, "ada")
 

@@ -108,8 +108,22 @@ def test_a_workflow_that_never_ends_under_a_plan_is_named_not_a_hang() -> None:
 
 
 def test_a_history_that_does_not_replay_is_a_property_failure() -> None:
-    with pytest.raises(PropertyFailure, match="does not replay: NondeterminismError"):
+    # Replay's own check: the determinism guard, which refuses random.random() at the call, is
+    # off in the template environment (and so in each fresh copy).
+    with (
+        DurableEnvironment(determinism_guard=False) as env,
+        pytest.raises(PropertyFailure, match="does not replay: NondeterminismError"),
+    ):
+        check_workflow(ReadsTheHostRandom.run, plans=[FaultPlan()], env=env)
+
+
+def test_a_call_the_determinism_guard_refuses_is_a_property_failure() -> None:
+    # A failed run can be a plan's legitimate outcome; a refused call never is.
+    with pytest.raises(PropertyFailure, match="its code is not deterministic") as failure:
         check_workflow(ReadsTheHostRandom.run, plans=[FaultPlan()])
+    assert "called random.random() at tests/properties/test_check_workflow.py:" in str(
+        failure.value
+    )
 
 
 def test_an_activity_type_the_workflow_does_not_have_is_a_clear_error() -> None:

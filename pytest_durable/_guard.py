@@ -1,0 +1,556 @@
+"""The determinism guard: workflow code that reads the world fails at the call, naming it.
+
+A workflow must do the same thing on every replay, so its code may not read the wall clock, the
+process's randomness or the file system, nor start threads or processes: each gives another
+answer (or does the deed again) when the history is replayed after a crash. The guard makes
+such a call fail at once, with the call, the workflow's line and what to use instead, rather
+than as a ``NondeterminismError`` at some later replay, or never in a test.
+
+How it stays cheap. The patches are installed once per process and stay: module functions
+(``time.time``, ``random.random``, ``uuid.uuid4``...) are replaced by wrappers, the
+``datetime`` classes' ``now``/``utcnow``/``today`` by guarded classmethods (in the type itself,
+so ``from datetime import datetime`` is covered too), and the entry points of files, sockets,
+processes and threads by wrappers (``open``, ``os.listdir``, ``socket.socket.__init__``,
+``subprocess.Popen.__init__``, ``threading.Thread.start``...). No audit hook (:pep:`578`): it
+would see more, but it is called for every audited event of the process, several per activity
+on the engine's hot path, which cost more than the whole guard. Every check asks one question
+first: is the running event loop a
+guarded workflow's? That is the workflow task in progress - workflow code runs only while its
+instance's loop is the running loop, and activities, the engine, the test and pytest never do -
+so turning the guard on or off costs nothing per task: it is an attribute of each workflow's
+loop (``determinism_guard``), set when the instance is made.
+
+Whose call it is. During a workflow task, the standard library, installed packages and this
+package still use these functions for their own purposes (``logging`` timestamps its records,
+``uuid4`` reads ``os.urandom``), which is no workflow's decision:
+
+- a clock, randomness or uuid call is refused only when its immediate caller is workflow code;
+- a file, socket, process or thread is refused when the first frame outside the standard library
+  and installed packages is workflow code (``Path.read_text`` and ``requests.get`` open their
+  files and sockets for the workflow), unless infrastructure is on the way: imports, tracebacks,
+  ``logging``, ``warnings``, time zones (``zoneinfo``).
+
+"Workflow code" is any file outside the standard library, installed packages and
+pytest_durable, and the running workflow's own top-level package even when it is installed.
+Functions bound by ``from time import time`` before the patches were installed escape them: the
+plugin installs them when pytest starts, before test modules are imported.
+
+Nothing here imports asyncio, ctypes or the engine when the plugin installs the function
+wrappers at startup; the rest waits for the first guarded engine.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import sysconfig
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Final, NamedTuple
+
+from .errors import NondeterministicCallError
+
+#: The attribute of a workflow's event loop saying that its code is guarded.
+FLAG: Final = "determinism_guard"
+
+_CLOCK: Final = (
+    "its value differs on every run and on every replay, so a decision taken on it is not "
+    "deterministic"
+)
+_EFFECT: Final = (
+    "it would happen again on every replay, and what it returns is not in the history"
+)
+
+
+class _Call(NamedTuple):
+    """A guarded function: what the message calls it, why it is refused, what to use."""
+
+    what: str
+    why: str
+    alternative: str
+
+
+_NOW: Final = "workflow.now() (the workflow task's time, from history)"
+_WORKFLOW_TIME: Final = "workflow.now() or workflow.time_ns() (the workflow task's time)"
+_RANDOM: Final = "workflow.random() (seeded per run, the same on every replay)"
+_ACTIVITY: Final = "an activity (workflow.execute_activity), whose result history records"
+
+_FUNCTIONS: Final[dict[str, dict[str, _Call]]] = {
+    "time": {
+        "time": _Call("time.time()", _CLOCK, _NOW),
+        "time_ns": _Call("time.time_ns()", _CLOCK, _WORKFLOW_TIME),
+        "monotonic": _Call("time.monotonic()", _CLOCK, _WORKFLOW_TIME),
+        "monotonic_ns": _Call("time.monotonic_ns()", _CLOCK, _WORKFLOW_TIME),
+        "perf_counter": _Call("time.perf_counter()", _CLOCK, _WORKFLOW_TIME),
+        "perf_counter_ns": _Call("time.perf_counter_ns()", _CLOCK, _WORKFLOW_TIME),
+        "sleep": _Call(
+            "time.sleep()",
+            "it blocks the workflow task on real time, which does not pass in workflow time",
+            "await workflow.sleep(...) or asyncio.sleep(...) (a durable timer)",
+        ),
+    },
+    "random": {
+        name: _Call(f"random.{name}()", _CLOCK.replace("its value", "its result"), _RANDOM)
+        for name in (
+            "betavariate",
+            "binomialvariate",
+            "choice",
+            "choices",
+            "expovariate",
+            "gammavariate",
+            "gauss",
+            "getrandbits",
+            "lognormvariate",
+            "normalvariate",
+            "paretovariate",
+            "randbytes",
+            "randint",
+            "random",
+            "randrange",
+            "sample",
+            "shuffle",
+            "triangular",
+            "uniform",
+            "vonmisesvariate",
+            "weibullvariate",
+        )
+    },
+    "uuid": {
+        "uuid1": _Call("uuid.uuid1()", _CLOCK.replace("its value", "it"), "workflow.uuid4()"),
+        "uuid4": _Call("uuid.uuid4()", _CLOCK.replace("its value", "it"), "workflow.uuid4()"),
+    },
+    "os": {
+        "urandom": _Call(
+            "os.urandom()", _CLOCK.replace("its value", "its result"), "workflow.random()"
+        ),
+    },
+    "secrets": {
+        name: _Call(
+            f"secrets.{name}()",
+            _CLOCK.replace("its value", "its result"),
+            f"{_RANDOM}, or an activity for a real secret",
+        )
+        for name in ("choice", "randbelow", "randbits", "token_bytes", "token_hex",
+                     "token_urlsafe")
+    },
+}
+
+_DATETIME_METHODS: Final = (
+    ("datetime", "now", _Call("datetime.now()", _CLOCK, _NOW)),
+    ("datetime", "utcnow", _Call("datetime.utcnow()", _CLOCK, _NOW)),
+    ("date", "today", _Call("date.today()", _CLOCK, "workflow.now().date()")),
+)
+
+
+
+class _Effect(NamedTuple):
+    """A guarded I/O function: what the message says it did, and how it shows the call."""
+
+    did: str
+    what: str
+    shown: Callable[[tuple[Any, ...], dict[str, Any]], tuple[Any, ...]]
+
+
+def _first(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    return args[:1]
+
+
+def _none(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    return ()
+
+
+def _path_and_mode(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    return (*args[:1], args[1] if len(args) > 1 else kwargs.get("mode", "r"))
+
+
+_FILES: Final = "opened a file"
+_FOLDERS: Final = "changed the file system"
+_PROCESSES: Final = "started a process"
+_NAMES: Final = "looked up a host name"
+
+#: I/O functions (module, name) refused to workflow code, however deep in libraries it calls
+#: them; methods (``socket.socket.__init__``) cover every name their class is imported by.
+_EFFECTS: Final[dict[tuple[str, str], _Effect]] = {
+    ("builtins", "open"): _Effect(_FILES, "open", _path_and_mode),
+    ("io", "open"): _Effect(_FILES, "open", _path_and_mode),
+    ("os", "open"): _Effect(_FILES, "os.open", _first),
+    ("os", "listdir"): _Effect("listed a folder", "os.listdir", _first),
+    ("os", "scandir"): _Effect("listed a folder", "os.scandir", _first),
+    ("os", "mkdir"): _Effect(_FOLDERS, "os.mkdir", _first),
+    ("os", "remove"): _Effect(_FOLDERS, "os.remove", _first),
+    ("os", "unlink"): _Effect(_FOLDERS, "os.unlink", _first),
+    ("os", "rename"): _Effect(_FOLDERS, "os.rename", _first),
+    ("os", "replace"): _Effect(_FOLDERS, "os.replace", _first),
+    ("os", "rmdir"): _Effect(_FOLDERS, "os.rmdir", _first),
+    ("os", "system"): _Effect(_PROCESSES, "os.system", _first),
+    ("os", "execv"): _Effect(_PROCESSES, "os.execv", _first),
+    ("os", "execve"): _Effect(_PROCESSES, "os.execve", _first),
+    ("os", "posix_spawn"): _Effect(_PROCESSES, "os.posix_spawn", _first),
+    ("os", "spawnv"): _Effect(_PROCESSES, "os.spawnv", _first),
+    ("os", "fork"): _Effect(_PROCESSES, "os.fork", _none),
+    ("socket", "getaddrinfo"): _Effect(_NAMES, "socket.getaddrinfo", lambda a, k: a[:2]),
+    ("socket", "gethostbyname"): _Effect(_NAMES, "socket.gethostbyname", _first),
+    ("socket", "gethostbyaddr"): _Effect(_NAMES, "socket.gethostbyaddr", _first),
+}
+_METHODS: Final[dict[tuple[str, str, str], _Effect]] = {
+    ("socket", "socket", "__init__"): _Effect("made a socket", "socket.socket", _none),
+    ("subprocess", "Popen", "__init__"): _Effect(
+        _PROCESSES, "subprocess.Popen", lambda a, k: a[1:2] or (k.get("args"),)
+    ),
+    ("threading", "Thread", "start"): _Effect("started a thread", "threading.Thread.start", _none),
+}
+_THREADS: Final = (
+    "workflow code runs on its workflow's own loop, one task at a time; a thread runs "
+    "outside it, at no deterministic point"
+)
+_THREAD_ALTERNATIVE: Final = (
+    "asyncio tasks (asyncio.gather, asyncio.create_task) for concurrency, an activity for "
+    "blocking work"
+)
+
+
+# --- is a guarded workflow task running? ---------------------------------------------------
+
+
+def _no_loop() -> Any:
+    return None
+
+
+#: asyncio's ``_get_running_loop`` once asyncio is loaded (before it, no loop can run).
+_running_loop: Callable[[], Any] = _no_loop
+
+
+def guarded_loop() -> Any:
+    """The running loop when it is a guarded workflow's, else None."""
+    loop = _running_loop()
+    if loop is not None and getattr(loop, FLAG, False):
+        return loop
+    return None
+
+
+# --- installing ----------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_installed_late = False
+#: Whether the ``time`` functions and ``datetime.now`` may be wrapped (None: not decided yet).
+_clock_patchable: bool | None = None
+
+
+def install_functions() -> None:
+    """Wrap the guarded functions of the modules already imported (idempotent, cheap).
+
+    The plugin calls this when pytest starts, so that test and workflow modules imported later
+    bind the wrappers even with ``from uuid import uuid4``; a module imported after it (say
+    ``secrets``) is wrapped by the next :func:`install`.
+    """
+    global _clock_patchable
+    with _lock:
+        if _clock_patchable is None:
+            _clock_patchable = _make_way_for_time_machine()
+        for module_name, calls in _FUNCTIONS.items():
+            module = sys.modules.get(module_name)
+            if module is None or (module_name == "time" and not _clock_patchable):
+                continue
+            for name, call in calls.items():
+                current = getattr(module, name, None)
+                if current is not None and not getattr(current, "__durable_guard__", False):
+                    setattr(module, name, _wrap_function(current, call))
+        if _clock_patchable:
+            _patch_freezegun()
+        for (module_name, name), effect in _EFFECTS.items():
+            module = sys.modules.get(module_name)
+            current = getattr(module, name, None)
+            if current is not None and not getattr(current, "__durable_guard__", False):
+                setattr(module, name, _wrap_effect(current, effect))
+        for (module_name, class_name, name), effect in _METHODS.items():
+            cls = getattr(sys.modules.get(module_name), class_name, None)
+            current = getattr(cls, name, None)
+            if current is not None and not getattr(current, "__durable_guard__", False):
+                setattr(cls, name, _wrap_effect(current, effect))
+
+
+def install() -> None:
+    """Install every patch of the guard in this process (idempotent).
+
+    Engines with the guard on call this when they are made; it also wraps again a function
+    someone put back meanwhile (freezegun restores ``time.time`` when it stops).
+    """
+    install_functions()
+    if not _installed_late:
+        _install_the_rest()
+
+
+def _install_the_rest() -> None:
+    global _installed_late, _running_loop
+    with _lock:
+        if _installed_late:
+            return
+        import asyncio
+
+        _running_loop = asyncio.events._get_running_loop
+        _patch_datetime()
+        _installed_late = True
+
+
+def _wrap_function(original: Callable[..., Any], call: _Call) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        loop = _running_loop()
+        if loop is not None and getattr(loop, FLAG, False):
+            _check_caller(call, sys._getframe(1), loop)
+        return original(*args, **kwargs)
+
+    guarded.__durable_guard__ = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def _wrap_effect(original: Callable[..., Any], effect: _Effect) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        loop = _running_loop()
+        if loop is not None and getattr(loop, FLAG, False):
+            _check_effect(effect, args, kwargs, sys._getframe(1), loop)
+        return original(*args, **kwargs)
+
+    guarded.__durable_guard__ = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def _patch_datetime() -> None:
+    """Guard ``datetime.now``/``utcnow``/``date.today`` in the classes themselves.
+
+    The classes are immutable C types, and ``from datetime import datetime`` binds the class,
+    not a module attribute: the guarded classmethod goes into the type's own dictionary (then
+    the type's method cache is invalidated), where every spelling finds it and subclasses
+    inherit it. Where that is impossible (not CPython), these three calls are not guarded.
+    """
+    import ctypes
+    import datetime
+    import gc
+
+    if not _clock_patchable:
+        return
+    for class_name, name, call in _DATETIME_METHODS:
+        cls = getattr(datetime, class_name)
+        original = cls.__dict__.get(name)
+        if original is None or getattr(original, "__durable_guard__", False):
+            continue
+        referents = gc.get_referents(cls.__dict__)
+        if len(referents) != 1 or not isinstance(referents[0], dict):
+            return
+        referents[0][name] = _GuardedClassMethod(_wrap_classmethod(original, call))
+        ctypes.pythonapi.PyType_Modified(ctypes.py_object(cls))
+
+
+def _make_way_for_time_machine() -> bool:
+    """Whether the clocks may be guarded alongside time-machine, if it is installed.
+
+    time-machine rewrites the C functions of ``time.time``, ``datetime.now``... in place, and
+    finds them once: since 2.19 when its extension is imported, which this does now, so that it
+    holds the real ones and never the guard's wrappers; before 2.19, when a travel starts (the
+    wrappers by then, which it would corrupt), so the clocks are left unguarded.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("_time_machine") is None:
+        return True
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("time-machine")
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except (importlib.metadata.PackageNotFoundError, ValueError):  # pragma: no cover
+        return False
+    if (major, minor) < (2, 19):  # pragma: no cover - the project's environments have 3.x
+        return False
+    import _time_machine  # noqa: F401 - see the docstring
+
+    return True
+
+
+def _patch_freezegun() -> None:
+    """Guard freezegun's stand-in classes too, when it is loaded.
+
+    While it runs, freezegun replaces every module's reference to ``datetime`` and ``date``
+    with its own subclasses, whose ``now``/``utcnow``/``today`` do not call the real ones.
+    """
+    api = sys.modules.get("freezegun.api")
+    for class_name, name, call in _DATETIME_METHODS:
+        cls = getattr(api, f"Fake{class_name.capitalize()}", None)
+        original = getattr(cls, "__dict__", {}).get(name)
+        if isinstance(original, classmethod) and not getattr(original, "__durable_guard__", False):
+            setattr(cls, name, _GuardedClassMethod(_wrap_classmethod(original, call)))
+
+
+class _GuardedClassMethod(classmethod):  # type: ignore[type-arg]
+    __durable_guard__ = True
+
+
+def _wrap_classmethod(original: Any, call: _Call) -> Callable[..., Any]:
+    def guarded(cls: type, *args: Any, **kwargs: Any) -> Any:
+        loop = _running_loop()
+        if loop is not None and getattr(loop, FLAG, False):
+            _check_caller(call, sys._getframe(1), loop)
+        return original.__get__(None, cls)(*args, **kwargs)
+
+    guarded.__name__ = guarded.__qualname__ = original.__name__
+    guarded.__doc__ = original.__doc__
+    return guarded
+
+
+def _reads_time_zones(args: tuple[Any, ...]) -> bool:
+    """Whether an ``open`` reads the time zone database (``ZoneInfo("Europe/Paris")``).
+
+    zoneinfo opens it from C, with no frame of its own to recognise it by; converting a
+    workflow time to a zone is what deterministic code does.
+    """
+    zoneinfo = sys.modules.get("zoneinfo")
+    if zoneinfo is None or not args or not isinstance(args[0], str):
+        return False
+    return args[0].startswith(tuple(os.path.join(path, "") for path in zoneinfo.TZPATH))
+
+
+# --- whose call is it? ---------------------------------------------------------------------
+
+_USER, _LIBRARY, _INFRASTRUCTURE, _DURABLE = range(4)
+
+_PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PATHS: Final = sysconfig.get_paths()
+_INSTALLED: Final = tuple(
+    sorted({os.path.join(_PATHS[key], "") for key in ("purelib", "platlib") if key in _PATHS})
+)
+_STDLIB: Final = tuple(
+    sorted({os.path.join(_PATHS[key], "") for key in ("stdlib", "platstdlib") if key in _PATHS})
+)
+#: Standard modules whose file reads serve the interpreter, not the workflow's decisions.
+_INFRASTRUCTURE_MODULES: Final = frozenset(
+    {
+        "codecs",
+        "encodings",
+        "importlib",
+        "inspect",
+        "linecache",
+        "logging",
+        "pkgutil",
+        "tokenize",
+        "traceback",
+        "warnings",
+        "zipimport",
+        "zoneinfo",
+    }
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _kind(filename: str) -> int:
+    """Who a source file belongs to: workflow code, a library, infrastructure, this package."""
+    if filename.startswith(_PACKAGE_DIR):
+        return _DURABLE
+    if filename.startswith("<frozen "):
+        module = filename[len("<frozen ") : -1]
+        top = module.split(".")[0]
+        return _INFRASTRUCTURE if top in _INFRASTRUCTURE_MODULES else _LIBRARY
+    if filename.startswith(_INSTALLED):
+        return _LIBRARY
+    for prefix in _STDLIB:
+        if filename.startswith(prefix):
+            top = filename[len(prefix) :].split(os.sep)[0].removesuffix(".py")
+            return _INFRASTRUCTURE if top in _INFRASTRUCTURE_MODULES else _LIBRARY
+    return _USER
+
+
+def _is_workflow_code(filename: str, loop: Any) -> bool:
+    kind = _kind(filename)
+    if kind == _USER:
+        return True
+    return kind == _LIBRARY and filename.startswith(_own_roots(loop))
+
+
+def _own_roots(loop: Any) -> tuple[str, ...]:
+    """The running workflow's own top-level package folder, for a project installed as such."""
+    instance = getattr(loop, "instance", None)
+    definition = getattr(instance, "definition", None)
+    cls = getattr(definition, "cls", None)
+    if cls is None:
+        return ()
+    return _package_root(cls.__module__.split(".")[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _package_root(top: str) -> tuple[str, ...]:
+    module = sys.modules.get(top)
+    filename = getattr(module, "__file__", None)
+    if not filename or not filename.startswith(_INSTALLED):
+        return ()
+    if os.path.basename(filename) == "__init__.py":
+        return (os.path.join(os.path.dirname(filename), ""),)
+    return (filename,)
+
+
+_WALL_CLOCK: Final = _Call(
+    "the wall clock (time.localtime(), time.strftime()...)", _CLOCK, _NOW
+)
+
+
+def check_wall_clock_read(frame: FrameType) -> None:
+    """Refuse a wall-clock read by workflow code seen where the clock is read (time-machine).
+
+    Under ``patch_time``, time-machine routes every wall-clock read through one function,
+    including those no wrapper covers; ``frame`` is that read's caller.
+    """
+    loop = guarded_loop()
+    if loop is not None:
+        _check_caller(_WALL_CLOCK, frame, loop)
+
+
+def _check_caller(call: _Call, frame: FrameType, loop: Any) -> None:
+    """Refuse ``call`` if workflow code made it itself (see the module docstring)."""
+    if _is_workflow_code(frame.f_code.co_filename, loop):
+        _refuse(f"called {call.what}", call, frame, loop)
+
+
+def _check_effect(
+    effect: _Effect,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    frame: FrameType | None,
+    loop: Any,
+) -> None:
+    """Refuse an effect that workflow code asked for, directly or through libraries."""
+    if effect.what == "open" and _reads_time_zones(args):
+        return
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        kind = _kind(filename)
+        if kind == _USER or (kind == _LIBRARY and filename.startswith(_own_roots(loop))):
+            shown = effect.shown(args, kwargs)
+            shown = tuple(os.fsdecode(a) if isinstance(a, bytes) else a for a in shown)
+            what = f"{effect.what}({', '.join(repr(a) for a in shown)})"
+            why, alternative = _EFFECT, _ACTIVITY
+            if effect.what == "threading.Thread.start":
+                why, alternative = _THREADS, _THREAD_ALTERNATIVE
+            _refuse(f"{effect.did} ({what})", _Call(what, why, alternative), frame, loop)
+        if kind != _LIBRARY:
+            return  # this package's own work, or infrastructure on the way
+        frame = frame.f_back
+
+
+def _refuse(did: str, call: _Call, frame: FrameType, loop: Any) -> None:
+    from .engine._location import display_path
+
+    code = frame.f_code
+    where = f"{display_path(code.co_filename)}:{frame.f_lineno} in {code.co_name}"
+    error = NondeterministicCallError(
+        f"workflow code {did} at {where}: {call.why}. Instead, use {call.alternative}. (To "
+        "allow it, turn the determinism guard off: determinism_guard=False on the environment "
+        "or the durable marker, or --durable-determinism-guard=off.)",
+        call=call.what,
+        alternative=call.alternative,
+        location=where,
+    )
+    report = getattr(loop, "report_guard_error", None)
+    if report is not None:
+        report(error)
+    raise error

@@ -1,0 +1,3 @@
+"""Imported lazily by a workflow in test_determinism_guard (an import opens files)."""
+
+VALUE = "lazy"
