@@ -286,20 +286,26 @@ class WorkflowInstance:
             return False
         resolved = False
         remaining = []
-        for fn, future in self.conditions:
-            if future.done():
-                continue
-            try:
-                ok = fn()
-            except BaseException as exc:
-                future.set_exception(exc)
-                resolved = True
-                continue
-            if ok:
-                future.set_result(True)
-                resolved = True
-            else:
-                remaining.append((fn, future))
+        # The functions are workflow code: workflow.now() works in them, the guard checks them.
+        previous = asyncio._get_running_loop()
+        asyncio._set_running_loop(self.loop)
+        try:
+            for fn, future in self.conditions:
+                if future.done():
+                    continue
+                try:
+                    ok = fn()
+                except BaseException as exc:
+                    future.set_exception(exc)
+                    resolved = True
+                    continue
+                if ok:
+                    future.set_result(True)
+                    resolved = True
+                else:
+                    remaining.append((fn, future))
+        finally:
+            asyncio._set_running_loop(previous)
         self.conditions = remaining
         return resolved
 

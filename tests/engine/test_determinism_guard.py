@@ -429,6 +429,29 @@ def test_time_machine_reports_reads_no_wrapper_sees(
     assert cause.location == f"{HERE}:{line} in run"
 
 
+@workflow.defn
+class WaitsOnConditions:
+    @workflow.run
+    async def run(self, read_the_clock: bool) -> str:
+        # A condition function is workflow code: workflow.now() works there...
+        await workflow.wait_condition(lambda: workflow.now().year > 2000)
+        if read_the_clock:
+            # ... and the guard checks it.
+            await workflow.wait_condition(lambda: time.time() > 0)  # CONDITION
+        return "waited"
+
+
+def test_condition_functions_are_workflow_code(env: DurableEnvironment) -> None:
+    assert env.run(WaitsOnConditions.run, False).result() == "waited"
+    with pytest.raises(WorkflowFailureError) as info:
+        env.run(WaitsOnConditions.run, True).result()
+    cause = info.value.cause
+    assert isinstance(cause, NondeterministicCallError)
+    lines = Path(__file__).read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.endswith("# CONDITION"))
+    assert cause.location == f"{HERE}:{line} in <lambda>"
+
+
 # --- off-switches, replay, crashes ---------------------------------------------------------
 
 
