@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from typing import Any, assert_never
 
 from .._guard import install as install_guard
@@ -28,6 +28,7 @@ from ..errors import (
 from . import _events as ev
 from ._activity_server import ActivityServer
 from ._activity_worker import ActivityWorker, Attempt, InlineActivity
+from ._arrivals import RESOLVED_COMMAND, canonical_order, number_in_place
 from ._clock import Clock, VirtualTimeLoop
 from ._commands import (
     AcceptUpdate,
@@ -126,6 +127,8 @@ class Engine:
             # Sockets hold time jumps only while an activity attempt may be awaiting them.
             loop.io_waiters = 0
         self.loop_thread = threading.get_ident()
+        #: The host loop's queue of ready callbacks (asyncio's), to see what an append set off.
+        self._host_ready: Sized | None = getattr(loop, "_ready", None)
         self.workflows: dict[str, WorkflowDefinition] = dict(workflows or {})
         self.activities: dict[str, ActivityImpl] = dict(activities or {})
         self.store = store if store is not None else InMemoryStore()
@@ -492,8 +495,11 @@ class Engine:
     def _append_input(self, run: _Run, events: list[ev.Event], *, schedule: bool = True) -> None:
         """Append events that the workflow must see and (unless told not to) schedule a task.
 
-        Input events are facts the server learnt; a rejected append re-reads the history and
-        appends them again, renumbered, after whatever the store gained meanwhile.
+        Input events are facts the server learnt. Results of the run's commands (see
+        :mod:`._arrivals`) wait for the next workflow task to be taken and are recorded then,
+        in one canonical order; a signal is recorded at once (ahead of them: a task runs its
+        signal handlers first anyway); anything else (a cancellation request, a termination)
+        records the waiting results first, so that it keeps its place after them.
         """
         if run.closed or run.closing:
             return
@@ -502,6 +508,57 @@ class Engine:
             # events during a task, they follow its completion.
             run.buffered.extend(events)
             return
+        last = type(events[-1])
+        if last in RESOLVED_COMMAND:
+            # One command's events (started, then its outcome). The first result to arrive
+            # queues the step that records them all and then schedules the task, so that what
+            # follows an append (a crash point) still comes between the record and the task.
+            if not run.arrivals:
+                self.loop.call_soon(self._arrived, run)
+            run.arrivals.extend(events)
+            return
+        if run.arrivals and last is not ev.WorkflowExecutionSignaled:
+            self._record_arrivals(run)
+        self._record_input(run, events)
+        if schedule:
+            self._schedule_task(run)
+
+    def _arrived(self, run: _Run) -> None:
+        """Record the results that arrived at this instant, then run the run's task.
+
+        The task runs in this same loop turn (where the task an arrival queued used to run),
+        unless the record set something off (an observer queued a fault aimed at this point
+        of the history): then it is queued behind that, so that it happens first.
+        """
+        if not run.arrivals or run.closed or run.closing:
+            return
+        ready = self._host_ready
+        queued = len(ready) if ready is not None else -1
+        self._record_arrivals(run)
+        if run.task_scheduled or run.open_task is not None:
+            return  # the task already queued sees them
+        if ready is None or len(ready) != queued:
+            self._schedule_task(run)
+        else:
+            self._run_workflow_task(run)
+
+    def _record_arrivals(self, run: _Run) -> None:
+        """Record the results waiting for the run's next task, in canonical order."""
+        arrivals, run.arrivals = run.arrivals, []
+        # One activity's started-and-outcome pair (the common case) is in order already.
+        if len(arrivals) > 2 or (
+            len(arrivals) == 2 and type(arrivals[0]) is not ev.ActivityTaskStarted
+        ):
+            arrivals = canonical_order(arrivals)
+        number_in_place(arrivals, len(run.events) + 1)
+        self._record_input(run, arrivals)
+
+    def _record_input(self, run: _Run, events: list[ev.Event]) -> None:
+        """Append input events now.
+
+        A rejected append re-reads the history and appends them again, renumbered, after
+        whatever the store gained meanwhile.
+        """
         while True:
             base = len(run.events)
             if events[0].event_id != base + 1:
@@ -512,8 +569,6 @@ class Engine:
                 self._resync(run, error)
                 continue
             break
-        if schedule:
-            self._schedule_task(run)
 
     def history(self, run: _Run) -> list[ev.Event]:
         """The run's events as the store holds them (the store is the truth, not the cache)."""
@@ -524,6 +579,8 @@ class Engine:
 
     def _run_workflow_task(self, run: _Run) -> None:
         """Run a queued task on the worker, then record and carry out what it commanded."""
+        if run.arrivals:
+            self._record_arrivals(run)
         limit = self.max_history_events
         if limit is not None and len(run.events) >= limit:
             self._history_limit_reached(run, limit)
@@ -603,9 +660,12 @@ class Engine:
     def _flush_buffered(self, run: _Run) -> None:
         """Append the input events that waited for an open task to complete."""
         buffered, run.buffered = run.buffered, []
-        if buffered:
-            base = len(run.events)
-            self._append_input(run, [_renumber(e, base + i + 1) for i, e in enumerate(buffered)])
+        if buffered and not (run.closed or run.closing):
+            # In arrival order, as Temporal's server writes the events it buffered.
+            if run.arrivals:
+                self._record_arrivals(run)
+            self._record_input(run, buffered)
+            self._schedule_task(run)
 
     def _complete_task(self, run: _Run, instance: WorkflowInstance, task: OpenTask) -> None:
         """Record the task's completion and its commands' events, then carry them out.

@@ -80,6 +80,11 @@ def restart(engine: Engine) -> int:
 
     Called between host-loop callbacks (never from inside a workflow task or an observer).
     """
+    for execution in engine.executions.values():
+        run = execution.current
+        if run.arrivals:
+            # The server had accepted these results: they are in the store before it restarts.
+            engine._record_arrivals(run)
     engine.activity_worker.kill()
     engine._activities.forget_all()
     rebuilt = 0

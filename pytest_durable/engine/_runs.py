@@ -29,6 +29,7 @@ class _Run:
 
     __slots__ = (
         "activities",
+        "arrivals",
         "buffered",
         "cancel_requested",
         "children",
@@ -91,6 +92,9 @@ class _Run:
         #: open), and the input events that arrived meanwhile (appended after it).
         self.open_task: Any = None
         self.buffered: list[ev.Event] = []
+        #: Results of the run's commands that arrived since its last task, recorded when the
+        #: next task is taken, in canonical order (see :mod:`._arrivals`).
+        self.arrivals: list[ev.Event] = []
         self.timers: dict[int, TimerHandle] = {}
         self.children: dict[int, str] = {}
         #: Updates waiting for the next workflow task, and every update sent to this run by id.

@@ -141,17 +141,103 @@ def completion_order(env: DurableEnvironment) -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.parametrize("delay", [timedelta(seconds=5), None], ids=["delayed", "zero-delay"])
-def test_a_non_fifo_tie_break_changes_the_order_of_simultaneous_outcomes_deterministically(
+def test_simultaneous_outcomes_are_recorded_in_command_order_whatever_order_they_fire(
     delay: timedelta | None,
 ) -> None:
+    offered: list[int] = []
+
     def run(tie_break: object) -> tuple[list[str], list[str]]:
+        def hook(batch: Sequence[DueCallback]) -> Sequence[DueCallback]:
+            offered.append(len(batch))
+            assert callable(tie_break)
+            return tie_break(batch)  # type: ignore[no-any-return]
+
         with DurableEnvironment(seed=3) as env:
             env.mock_activity(step, side_effect=lambda name: name.upper(), delay=delay)
-            env.loop.tie_break = tie_break  # type: ignore[assignment]
+            env.loop.tie_break = hook if tie_break is not None else None  # type: ignore[assignment]
             return completion_order(env)
 
     assert run(None) == (["a", "b", "c"], ["A", "B", "C"])
     assert run(lambda batch: list(batch)) == (["a", "b", "c"], ["A", "B", "C"])
-    reversed_order = run(reverse)
-    assert reversed_order == (["c", "b", "a"], ["C", "B", "A"])
-    assert run(reverse) == reversed_order  # the same choice, the same history
+    # The three outcomes fire in reverse, and are still recorded (and seen by as_completed) in
+    # the order the workflow scheduled the activities.
+    assert max(offered) == 3
+    assert run(reverse) == (["a", "b", "c"], ["A", "B", "C"])
+
+
+@workflow.defn
+class Inbox:
+    def __init__(self) -> None:
+        self.received: list[str] = []
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        await workflow.wait_condition(lambda: len(self.received) == 2)
+        return self.received
+
+    @workflow.signal
+    def deliver(self, name: str) -> None:
+        self.received.append(name)
+
+
+def test_simultaneous_signals_keep_the_order_they_arrive_in() -> None:
+    from pytest_durable.faults import FaultPlan, SendSignal
+
+    plan = FaultPlan(
+        (
+            SendSignal(signal="deliver", args=("first",), at=timedelta(seconds=5)),
+            SendSignal(signal="deliver", args=("second",), at=timedelta(seconds=5)),
+        )
+    )
+
+    def run(tie_break: object) -> list[str]:
+        with DurableEnvironment() as env:
+            env.loop.tie_break = tie_break  # type: ignore[assignment]
+            handle = env.run(Inbox.run, faults=plan)
+            recorded = [
+                e.input[0]
+                for e in handle.history.events
+                if isinstance(e, events.WorkflowExecutionSignaled)
+            ]
+            assert recorded == handle.result()
+            return recorded
+
+    # Signals are messages, not results of the workflow's commands: the order they arrive in
+    # is theirs, and the tie-break decides it.
+    assert run(None) == ["first", "second"]
+    assert run(reverse) == ["second", "first"]
+
+
+@workflow.defn
+class WaitsForStep:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(
+            step, "a", start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
+def test_a_cancellation_request_keeps_its_place_among_simultaneous_outcomes() -> None:
+    from pytest_durable.faults import FaultPlan, RequestCancel
+
+    plan = FaultPlan((RequestCancel(at=timedelta(seconds=5)),))
+
+    def run(tie_break: object) -> list[str]:
+        with DurableEnvironment() as env:
+            env.mock_activity(step, returns="done", delay=timedelta(seconds=5))
+            env.loop.tie_break = tie_break  # type: ignore[assignment]
+            handle = env.run(WaitsForStep.run, faults=plan)
+            return [
+                e.kind
+                for e in handle.history.events
+                if e.kind in ("ActivityTaskCompleted", "WorkflowExecutionCancelRequested")
+            ]
+
+    # Whether the outcome or the cancellation reached the server first is a real race (the
+    # workflow sees one before the other): the tie-break decides it, and history keeps it.
+    fifo, reversed_order = run(None), run(reverse)
+    assert sorted(fifo) == sorted(reversed_order) == [
+        "ActivityTaskCompleted",
+        "WorkflowExecutionCancelRequested",
+    ]
+    assert fifo == list(reversed(reversed_order))

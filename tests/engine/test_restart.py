@@ -324,3 +324,35 @@ def test_without_progress_a_restart_starts_the_backoffs_afresh(
     assert parent_handle.result() == 2
     # The child's retry backoff was lost too: its second run started at the restart.
     assert parent.get_handle("child").histories[-1][0].time == at(seconds=30)
+
+
+@workflow.defn
+class TwoTimers:
+    @workflow.run
+    async def run(self) -> str:
+        await asyncio.gather(
+            workflow.sleep(timedelta(seconds=10)), workflow.sleep(timedelta(seconds=10))
+        )
+        await workflow.sleep(timedelta(seconds=5))  # open still when the old timers would refire
+        return "woke"
+
+
+def test_results_waiting_for_the_next_task_are_recorded_before_a_restart() -> None:
+    # Two timers fire while the host loop is not running: their TimerFired events wait for the
+    # run's next task (recorded then, in command order). A restart at that moment must keep
+    # them - the server had accepted them - rather than lose them and fire the timers again.
+    with DurableEnvironment() as env:
+        handle = env.start(TwoTimers.run, id="two-timers")
+        env.settle()
+        run = env.engine.executions["two-timers"].current
+        env.clock.advance_to(env.clock.now_ns() + 10 * 1_000_000_000)
+        env.loop.fire_due()
+        assert [type(e) for e in run.arrivals] == [ev.TimerFired, ev.TimerFired]
+        assert not any(isinstance(e, ev.TimerFired) for e in env.engine.history(run))
+        assert env.restart_worker() == 1
+        assert handle.result() == "woke"
+        fired = [e for e in handle.history.events if isinstance(e, ev.TimerFired)]
+        started = [e.event_id for e in handle.history.events if isinstance(e, ev.TimerStarted)]
+        assert [e.started_event_id for e in fired] == started
+        assert len(fired) == 3
+        assert not run.arrivals
