@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import email.utils
+import linecache
 import logging
 import os
 import random
@@ -354,6 +355,9 @@ class UsesLibraries:
         paris = workflow.now().astimezone(zoneinfo.ZoneInfo("Europe/Paris"))
         import tests.engine._guard_lazy_import as lazy
 
+        linecache.clearcache()  # so that reading source lines opens the file again
+        assert linecache.getlines(lazy.__file__)
+
         # asyncio's machinery on the workflow's own loop.
         await asyncio.wait_for(workflow.sleep(timedelta(seconds=1)), timeout=60)
         async with asyncio.timeout(60):
@@ -549,7 +553,21 @@ def test_installed_code_is_a_library_unless_it_is_the_workflows_own_package(
     assert guard._is_workflow_code(__file__, other)
     assert not guard._is_workflow_code(logging.__file__, loop)
     assert not guard._is_workflow_code("<frozen importlib._bootstrap>", loop)
+    # A top-level module rather than a package: only that file is the workflow's.
+    single = SimpleNamespace(__file__=os.path.join(installed, "myflows.py"))
+    monkeypatch.setitem(sys.modules, "myflows", single)
+    flow_cls = type("Refund", (), {"__module__": "myflows"})
+    loop = SimpleNamespace(instance=SimpleNamespace(definition=SimpleNamespace(cls=flow_cls)))
+    assert guard._is_workflow_code(single.__file__, loop)
+    assert not guard._is_workflow_code(flows, loop)
     guard._package_root.cache_clear()
+
+
+def test_a_loop_of_another_kind_gets_the_error_raised_only() -> None:
+    frame = sys._getframe()
+    call = guard._Call("time.time()", "why", "workflow.now()")
+    with pytest.raises(NondeterministicCallError, match=r"called time\.time\(\) at .* in test_a"):
+        guard._refuse("called time.time()", call, frame, SimpleNamespace())
 
 
 def test_installing_twice_changes_nothing() -> None:
