@@ -106,7 +106,8 @@ class WorkflowDefinition:
     method_names: Mapping[str, str] = field(default_factory=dict)
     updates: Mapping[str, UpdateDefinition] = field(default_factory=dict)
     #: Builds a run's instance when another runtime runs the code (the Temporal SDK front-end):
-    #: called as ``runtime(definition, started, deadlock_budget_s=...)``; None runs our own.
+    #: called as ``runtime(definition, started, deadlock_budget_s=..., determinism_guard=...)``;
+    #: None runs our own.
     runtime: Callable[..., Any] | None = field(default=None, repr=False)
 
     def signal_name(self, ref: Any) -> str:

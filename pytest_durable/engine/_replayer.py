@@ -91,7 +91,10 @@ class Replayer:
             )
         else:
             instance = definition.runtime(
-                definition, history.started, deadlock_budget_s=self.deadlock_budget_s
+                definition,
+                history.started,
+                deadlock_budget_s=self.deadlock_budget_s,
+                determinism_guard=self.determinism_guard,
             )
         divergences: list[Divergence] = []
         try:

@@ -90,7 +90,12 @@ class WorkflowWorker:
                 determinism_guard=engine.determinism_guard,
             )
         else:
-            instance = runtime(run.definition, started, deadlock_budget_s=engine.deadlock_budget_s)
+            instance = runtime(
+                run.definition,
+                started,
+                deadlock_budget_s=engine.deadlock_budget_s,
+                determinism_guard=engine.determinism_guard,
+            )
         try:
             run.delivered = replay_into(instance, run.events)
         except BaseException:

@@ -21,6 +21,7 @@ from temporalio.bridge.proto import workflow_commands as wc
 from temporalio.bridge.proto import workflow_completion
 from temporalio.bridge.proto.child_workflow import StartChildWorkflowExecutionFailedCause
 
+from .._guard import FLAG as GUARD_FLAG
 from ..common import RetryPolicy
 from ..engine import _events as ev
 from ..engine._commands import (
@@ -89,10 +90,13 @@ class TemporalWorkflowInstance:
         started: ev.WorkflowExecutionStarted,
         *,
         deadlock_budget_s: float | None = None,
+        determinism_guard: bool = False,
     ) -> None:
         self.definition = definition
         self.started = started
         self.deadlock_budget_s = deadlock_budget_s
+        #: Whether the determinism guard checks the code (temporalio's unsandboxed runtime).
+        self.determinism_guard = determinism_guard
         self.now_ns = started.time_ns
         self.closed = False
         self.evicted = False
@@ -121,7 +125,13 @@ class TemporalWorkflowInstance:
     # --- creation ----------------------------------------------------------------------------
 
     def _create(self) -> temporalio.worker.WorkflowInstance:
-        return create_sdk_instance(self.definition, self.started)
+        sdk = create_sdk_instance(self.definition, self.started)
+        if self.determinism_guard:
+            # temporalio's unsandboxed instance is the event loop its workflow code runs on:
+            # flagged, it is guarded as ours are. A sandboxed runner returns a wrapper, not the
+            # loop inside the sandbox, so the flag does nothing there: the sandbox guards.
+            setattr(sdk, GUARD_FLAG, True)
+        return sdk
 
     def _activate(
         self, activation: wa.WorkflowActivation
@@ -538,6 +548,12 @@ def new_instance(
     started: ev.WorkflowExecutionStarted,
     *,
     deadlock_budget_s: float | None = None,
+    determinism_guard: bool = False,
 ) -> TemporalWorkflowInstance:
     """The engine's runtime hook for Temporal workflow definitions."""
-    return TemporalWorkflowInstance(definition, started, deadlock_budget_s=deadlock_budget_s)
+    return TemporalWorkflowInstance(
+        definition,
+        started,
+        deadlock_budget_s=deadlock_budget_s,
+        determinism_guard=determinism_guard,
+    )

@@ -44,8 +44,19 @@ def test_the_sandbox_refuses_a_non_deterministic_call(make_env: Any) -> None:
     assert "datetime.datetime.now" in str(caught.value.__cause__)
 
 
-def test_without_the_sandbox_the_same_call_goes_through(env: DurableEnvironment) -> None:
-    assert env.run(ReadsTheWallClock.run).result()
+def test_without_the_sandbox_the_determinism_guard_refuses_it(env: DurableEnvironment) -> None:
+    # temporalio's unsandboxed runtime runs the code on its own loop, which the environment
+    # flags for its guard: the same call fails the task, naming the workflow's line.
+    with pytest.raises(WorkflowTaskFailedError) as caught:
+        env.run(ReadsTheWallClock.run).result()
+    assert (
+        "its workflow task failed with NondeterministicCallError: workflow code called "
+        "datetime.now() at tests/temporal/workflows.py:"
+    ) in str(caught.value)
+
+
+def test_with_the_guard_off_the_same_call_goes_through(make_env: Any) -> None:
+    assert make_env(determinism_guard=False).run(ReadsTheWallClock.run).result()
 
 
 def test_an_unknown_runner_is_refused(make_env: Any) -> None:
