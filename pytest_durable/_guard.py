@@ -259,6 +259,7 @@ def install_functions() -> None:
                     setattr(module, name, _wrap_function(current, call))
         if _clock_patchable:
             _patch_freezegun()
+        _patch_random_class()
         for (module_name, name), effect in _EFFECTS.items():
             module = sys.modules.get(module_name)
             current = getattr(module, name, None)
@@ -386,6 +387,34 @@ def _patch_freezegun() -> None:
 
 class _GuardedClassMethod(classmethod):  # type: ignore[type-arg]
     __durable_guard__ = True
+
+
+_UNSEEDED: Final = _Call(
+    "random.Random() without a seed",
+    "it is seeded from the operating system's randomness, differently on every run and on "
+    "every replay",
+    f"{_RANDOM}, or random.Random(seed) with a seed from it",
+)
+
+
+def _patch_random_class() -> None:
+    """Guard ``random.Random()`` made without a seed (``SystemRandom()`` too, a subclass)."""
+    module = sys.modules.get("random")
+    cls = getattr(module, "Random", None)
+    init = getattr(cls, "__init__", None)
+    if init is None or getattr(init, "__durable_guard__", False):
+        return
+
+    @functools.wraps(init)
+    def guarded_init(self: Any, x: Any = None) -> None:
+        if x is None:
+            loop = _running_loop()
+            if loop is not None and getattr(loop, FLAG, False):
+                _check_caller(_UNSEEDED, sys._getframe(1), loop)
+        init(self, x)
+
+    guarded_init.__durable_guard__ = True  # type: ignore[attr-defined]
+    setattr(cls, "__init__", guarded_init)  # noqa: B010 - cls is a class, not an instance
 
 
 def _wrap_classmethod(original: Any, call: _Call) -> Callable[..., Any]:

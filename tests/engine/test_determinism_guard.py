@@ -109,6 +109,14 @@ def _random_shuffle() -> object:
     return random.shuffle([1, 2, 3])
 
 
+def _unseeded_random() -> object:
+    return random.Random().random()
+
+
+def _system_random() -> object:
+    return random.SystemRandom()
+
+
 def _uuid_uuid1() -> object:
     return uuid.uuid1()
 
@@ -151,6 +159,8 @@ CALLS: dict[str, tuple[Callable[[], object], str, str]] = {
     "random.randint": (_random_randint, "random.randint()", RANDOM),
     "random.choice": (_random_choice, "random.choice()", RANDOM),
     "random.shuffle": (_random_shuffle, "random.shuffle()", RANDOM),
+    "random.Random()": (_unseeded_random, "random.Random() without a seed", RANDOM),
+    "random.SystemRandom()": (_system_random, "random.Random() without a seed", RANDOM),
     "uuid.uuid1": (_uuid_uuid1, "uuid.uuid1()", "use workflow.uuid4()"),
     "uuid.uuid4": (_uuid_uuid4, "uuid.uuid4()", "use workflow.uuid4()"),
     "from uuid import uuid4": (_imported_uuid4, "uuid.uuid4()", "use workflow.uuid4()"),
@@ -358,6 +368,8 @@ class UsesLibraries:
         linecache.clearcache()  # so that reading source lines opens the file again
         assert linecache.getlines(lazy.__file__)
 
+        seeded = random.Random(workflow.random().getrandbits(64)).random()  # deterministic
+        assert 0 <= seeded < 1
         # asyncio's machinery on the workflow's own loop.
         await asyncio.wait_for(workflow.sleep(timedelta(seconds=1)), timeout=60)
         async with asyncio.timeout(60):
