@@ -598,6 +598,38 @@ def start_activity(
     At least one of ``start_to_close_timeout`` and ``schedule_to_close_timeout`` is required.
     Activities retry with ``RetryPolicy()`` unless given another policy.
     """
+    return _start_activity(
+        activity,
+        arg,
+        args,
+        activity_id,
+        task_queue,
+        schedule_to_close_timeout,
+        schedule_to_start_timeout,
+        start_to_close_timeout,
+        heartbeat_timeout,
+        retry_policy,
+        result_type,
+    )
+
+
+def _start_activity(
+    activity: Callable[..., Any] | str,
+    arg: tuple[object, ...],
+    args: Sequence[Any] | None,
+    activity_id: str | None,
+    task_queue: str | None,
+    schedule_to_close_timeout: timedelta | None,
+    schedule_to_start_timeout: timedelta | None,
+    start_to_close_timeout: timedelta | None,
+    heartbeat_timeout: timedelta | None,
+    retry_policy: RetryPolicy | None,
+    result_type: type | None,
+) -> asyncio.Future[Any]:
+    """What start_activity and execute_activity do, whichever overload the caller matched.
+
+    Positional: passing ten keywords on, once per activity call, costs more than the checks.
+    """
     runtime = _runtime()
     name, definition = _activity_type(activity)
     values = call_arguments(arg, args, what=f"activity {name!r}")
@@ -612,18 +644,8 @@ def start_activity(
         retry_policy=retry_policy,
     )
     return runtime.workflow_start_activity(
-        ActivityCall(
-            activity_type=name,
-            definition=definition,
-            args=values,
-            options=options,
-            result_type=result_type,
-        )
+        ActivityCall(name, definition, values, options, result_type)
     )
-
-
-# What execute_activity forwards to, whichever overload the caller matched.
-_start_activity: Callable[..., asyncio.Future[Any]] = start_activity
 
 
 @overload
@@ -729,16 +751,16 @@ async def execute_activity(
     __tracebackhide__ = True  # failures point at the workflow's own line
     return await _start_activity(
         activity,
-        *arg,
-        args=args,
-        activity_id=activity_id,
-        task_queue=task_queue,
-        schedule_to_close_timeout=schedule_to_close_timeout,
-        schedule_to_start_timeout=schedule_to_start_timeout,
-        start_to_close_timeout=start_to_close_timeout,
-        heartbeat_timeout=heartbeat_timeout,
-        retry_policy=retry_policy,
-        result_type=result_type,
+        arg,
+        args,
+        activity_id,
+        task_queue,
+        schedule_to_close_timeout,
+        schedule_to_start_timeout,
+        start_to_close_timeout,
+        heartbeat_timeout,
+        retry_policy,
+        result_type,
     )
 
 

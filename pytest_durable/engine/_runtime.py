@@ -96,36 +96,67 @@ class ActivityOptions(NamedTuple):
             InvalidArgumentError: an option has the wrong type or value, or neither
                 ``start_to_close_timeout`` nor ``schedule_to_close_timeout`` is given.
         """
-        s2c = activity_timeout_ns(schedule_to_close_timeout, "schedule_to_close_timeout", activity)
-        s2s = activity_timeout_ns(schedule_to_start_timeout, "schedule_to_start_timeout", activity)
-        stc = activity_timeout_ns(start_to_close_timeout, "start_to_close_timeout", activity)
-        hb = activity_timeout_ns(heartbeat_timeout, "heartbeat_timeout", activity)
-        if s2c is None and stc is None:
-            raise InvalidArgumentError(
-                f"activity {activity!r} needs a start_to_close_timeout or a "
-                "schedule_to_close_timeout (or both); e.g. "
-                "start_to_close_timeout=timedelta(seconds=30)"
-            )
-        if s2c is not None:
-            # Temporal's deduction: unset timeouts default to, and set ones are capped by, s2c.
-            stc = s2c if stc is None else min(stc, s2c)
-            s2s = s2c if s2s is None else min(s2s, s2c)
-            if hb is not None:
-                hb = min(hb, s2c)
+        timeouts = (
+            schedule_to_close_timeout,
+            schedule_to_start_timeout,
+            start_to_close_timeout,
+            heartbeat_timeout,
+        )
+        try:
+            deduced = _DEDUCED_TIMEOUTS.get(timeouts)
+        except TypeError:  # an unhashable value: _deduce_timeouts says what is wrong with it
+            deduced = None
+        if deduced is None:
+            deduced = _deduce_timeouts(activity, *timeouts)
+            if len(_DEDUCED_TIMEOUTS) < _DEDUCED_TIMEOUTS_MAX:
+                _DEDUCED_TIMEOUTS[timeouts] = deduced
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise InvalidArgumentError(
                 f"retry_policy for activity {activity!r} must be a RetryPolicy, got "
                 f"{retry_policy!r}"
             )
         return ActivityOptions(
-            activity_id=activity_id,
-            task_queue=task_queue,
-            schedule_to_close_ns=s2c,
-            schedule_to_start_ns=s2s,
-            start_to_close_ns=stc,
-            heartbeat_ns=hb,
-            retry_policy=retry_policy if retry_policy is not None else _DEFAULT_RETRY,
+            activity_id,
+            task_queue,
+            *deduced,
+            retry_policy if retry_policy is not None else _DEFAULT_RETRY,
         )
+
+
+_Timeouts = tuple[int | None, int | None, int | None, int | None]
+
+#: Deduced timeouts (schedule-to-close, schedule-to-start, start-to-close, heartbeat, in ns) by
+#: the timedeltas a call passed: a workflow passes the same few at every call, and checking and
+#: converting them cost more than the rest of building the options. Only valid ones are kept.
+_DEDUCED_TIMEOUTS: dict[tuple[Any, ...], _Timeouts] = {}
+_DEDUCED_TIMEOUTS_MAX = 1024
+
+
+def _deduce_timeouts(
+    activity: str,
+    schedule_to_close: timedelta | None,
+    schedule_to_start: timedelta | None,
+    start_to_close: timedelta | None,
+    heartbeat: timedelta | None,
+) -> _Timeouts:
+    """Check a call's timeouts and deduce the effective ones, as Temporal deduces them."""
+    s2c = activity_timeout_ns(schedule_to_close, "schedule_to_close_timeout", activity)
+    s2s = activity_timeout_ns(schedule_to_start, "schedule_to_start_timeout", activity)
+    stc = activity_timeout_ns(start_to_close, "start_to_close_timeout", activity)
+    hb = activity_timeout_ns(heartbeat, "heartbeat_timeout", activity)
+    if s2c is None and stc is None:
+        raise InvalidArgumentError(
+            f"activity {activity!r} needs a start_to_close_timeout or a "
+            "schedule_to_close_timeout (or both); e.g. "
+            "start_to_close_timeout=timedelta(seconds=30)"
+        )
+    if s2c is not None:
+        # Temporal's deduction: unset timeouts default to, and set ones are capped by, s2c.
+        stc = s2c if stc is None else min(stc, s2c)
+        s2s = s2c if s2s is None else min(s2s, s2c)
+        if hb is not None:
+            hb = min(hb, s2c)
+    return s2c, s2s, stc, hb
 
 
 def activity_timeout_ns(

@@ -21,6 +21,7 @@ from pytest_durable import (
     activity,
     workflow,
 )
+from pytest_durable.engine import _runtime
 from pytest_durable.engine._loop import WorkflowEventLoop
 from pytest_durable.engine._runtime import (
     ActivityCall,
@@ -229,3 +230,30 @@ def test_start_to_close_alone_leaves_the_others_unset() -> None:
 def test_bad_activity_options_are_named(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         ActivityOptions.create("charge", **kwargs)
+
+
+def test_bad_activity_options_are_named_every_time() -> None:
+    # Valid timeouts are remembered; a bad value (even an unhashable one) is never, so the
+    # second call with it is refused as the first was.
+    for _ in range(2):
+        with pytest.raises(InvalidArgumentError, match="start_to_close_timeout for activity"):
+            ActivityOptions.create("charge", start_to_close_timeout=[5])  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match="must be positive"):
+            ActivityOptions.create("charge", start_to_close_timeout=timedelta(seconds=-1))
+
+
+def test_remembered_timeouts_give_the_same_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = ActivityOptions.create(
+        "a", schedule_to_close_timeout=timedelta(seconds=7), activity_id="x"
+    )
+    again = ActivityOptions.create(
+        "b", schedule_to_close_timeout=timedelta(seconds=7), task_queue="q"
+    )
+    assert first[2:] == again[2:]
+    assert (first.activity_id, again.task_queue) == ("x", "q")
+    # Past its bound, the memo stops growing; options are still deduced.
+    monkeypatch.setattr(_runtime, "_DEDUCED_TIMEOUTS", {})
+    monkeypatch.setattr(_runtime, "_DEDUCED_TIMEOUTS_MAX", 0)
+    fresh = ActivityOptions.create("c", start_to_close_timeout=timedelta(seconds=3))
+    assert fresh.start_to_close_ns == 3 * 10**9
+    assert _runtime._DEDUCED_TIMEOUTS == {}
