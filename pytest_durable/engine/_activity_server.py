@@ -29,7 +29,7 @@ from ._definitions import ActivityDefinition
 from ._failure import encode_failure, error_type_of
 from ._instance import _raise_site
 from ._location import display_path
-from ._observers import AttemptFinished, AttemptOutcome, AttemptStarted
+from ._observers import AttemptOutcome, AttemptStarted
 from ._runs import _Run
 from ._store import RunKey
 
@@ -287,7 +287,8 @@ class ActivityServer:
             return  # stale or duplicate
         act = record.act
         self._end_attempt(record, stop_worker=False)
-        if self.engine.observers.attempt_finished:
+        observers = self.engine.observers
+        if observers.attempt_finished or observers.attempt_log is not None:
             self._observe(record, AttemptOutcome.COMPLETED, result=value)
         self._finish(act)
         self.record_completed(act, token.attempt, record.started_ns, value)
@@ -356,19 +357,22 @@ class ActivityServer:
             type=TimeoutType.SCHEDULE_TO_CLOSE,
             last_heartbeat_details=tuple(act.heartbeat_details),
         )
-        if self.engine.observers.attempt_finished:
-            self.engine.observers.notify(
-                AttemptFinished(
-                    run=act.run.key,
-                    scheduled_event_id=act.scheduled_event_id,
-                    activity_type=act.activity_type,
-                    activity_id=act.activity_id,
-                    attempt=act.attempt,
-                    started_ns=started_ns,
-                    ended_ns=self.engine.clock.now_ns(),
-                    outcome=AttemptOutcome.TIMED_OUT,
-                    error=error,
-                    timeout_type=TimeoutType.SCHEDULE_TO_CLOSE,
+        observers = self.engine.observers
+        if observers.attempt_finished or observers.attempt_log is not None:
+            observers.attempt_ended(
+                (
+                    act.run.key,
+                    act.scheduled_event_id,
+                    act.activity_type,
+                    act.activity_id,
+                    act.attempt,
+                    started_ns,
+                    self.engine.clock.now_ns(),
+                    AttemptOutcome.TIMED_OUT,
+                    error,
+                    TimeoutType.SCHEDULE_TO_CLOSE,
+                    False,
+                    None,
                 )
             )
         self._record_failure(act, act.attempt, error, RetryState.TIMEOUT, started_ns)
@@ -407,7 +411,7 @@ class ActivityServer:
             now_ns=now,
             schedule_to_close_deadline_ns=deadline,
         )
-        if engine.observers.attempt_finished:
+        if engine.observers.attempt_finished or engine.observers.attempt_log is not None:
             self._observe(
                 record,
                 AttemptOutcome.FAILED if timeout_type is None else AttemptOutcome.TIMED_OUT,
@@ -599,7 +603,8 @@ class ActivityServer:
         record = act.current
         if record is not None and not record.ended:
             self._end_attempt(record)
-            if self.engine.observers.attempt_finished:
+            observers = self.engine.observers
+            if observers.attempt_finished or observers.attempt_log is not None:
                 self._observe(record, AttemptOutcome.CANCELLED)
 
     def _end_attempt(self, record: AttemptRecord, *, stop_worker: bool = True) -> None:
@@ -628,20 +633,20 @@ class ActivityServer:
         result: Any = None,
     ) -> None:
         act = record.act
-        self.engine.observers.notify(
-            AttemptFinished(
-                run=act.run.key,
-                scheduled_event_id=act.scheduled_event_id,
-                activity_type=act.activity_type,
-                activity_id=act.activity_id,
-                attempt=record.token.attempt,
-                started_ns=record.started_ns,
-                ended_ns=self.engine.clock.now_ns(),
-                outcome=outcome,
-                error=error,
-                timeout_type=timeout_type,
-                will_retry=will_retry,
-                result=result,
+        self.engine.observers.attempt_ended(
+            (
+                act.run.key,
+                act.scheduled_event_id,
+                act.activity_type,
+                act.activity_id,
+                record.token.attempt,
+                record.started_ns,
+                self.engine.clock.now_ns(),
+                outcome,
+                error,
+                timeout_type,
+                will_retry,
+                result,
             )
         )
 

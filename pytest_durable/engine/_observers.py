@@ -103,6 +103,73 @@ class RunClosed:
     status: str
 
 
+#: The fields of an :class:`AttemptFinished`, in this order, as :class:`AttemptLog` keeps them.
+AttemptFields = tuple[
+    RunKey,
+    int,
+    str,
+    str,
+    int,
+    int | None,
+    int,
+    AttemptOutcome,
+    BaseException | None,
+    TimeoutType | None,
+    bool,
+    Any,
+]
+
+
+def attempt_finished(fields: AttemptFields) -> AttemptFinished:
+    """The notice for an ended attempt's fields (see :data:`AttemptFields`)."""
+    (run, scheduled, activity_type, activity_id, attempt, started, ended, outcome, error,
+     timeout, retry, result) = fields
+    return AttemptFinished(
+        run=run,
+        scheduled_event_id=scheduled,
+        activity_type=activity_type,
+        activity_id=activity_id,
+        attempt=attempt,
+        started_ns=started,
+        ended_ns=ended,
+        outcome=outcome,
+        error=error,
+        timeout_type=timeout,
+        will_retry=retry,
+        result=result,
+    )
+
+
+class AttemptLog:
+    """Every attempt that ended, in order, with each notice built only when first read.
+
+    The test environment keeps every attempt (``env.attempts``) and a test seldom reads them:
+    building a frozen notice per activity attempt cost more than the rest of recording it.
+    """
+
+    __slots__ = ("_built", "_entries")
+
+    def __init__(self) -> None:
+        self._entries: list[Any] = []
+        self._built = 0
+
+    def add(self, fields: AttemptFields) -> None:
+        self._entries.append(fields)
+
+    def add_notice(self, notice: AttemptFinished) -> None:
+        self._entries.append(notice)
+
+    def notices(self) -> list[AttemptFinished]:
+        """The notices so far, oldest first (the same list each time, grown as attempts end)."""
+        entries = self._entries
+        for index in range(self._built, len(entries)):
+            entry = entries[index]
+            if type(entry) is tuple:
+                entries[index] = attempt_finished(entry)
+        self._built = len(entries)
+        return entries
+
+
 Notice = EventsAppended | AttemptStarted | AttemptFinished | RunClosed
 """Everything an observer can be told."""
 
@@ -118,13 +185,29 @@ class Observers:
     kind costs one attribute test on the hot path.
     """
 
-    __slots__ = ("appended", "attempt_finished", "attempt_started", "run_closed")
+    __slots__ = ("appended", "attempt_finished", "attempt_log", "attempt_started", "run_closed")
 
     def __init__(self) -> None:
         self.appended: list[Observer] = []
         self.attempt_started: list[Observer] = []
         self.attempt_finished: list[Observer] = []
         self.run_closed: list[Observer] = []
+        #: Where every ended attempt is kept, if anyone keeps them (see :class:`AttemptLog`).
+        self.attempt_log: AttemptLog | None = None
+
+    def attempt_ended(self, fields: AttemptFields) -> None:
+        """Tell the ``AttemptFinished`` observers and the log that an attempt ended.
+
+        The server calls it only when :attr:`attempt_finished` or :attr:`attempt_log` is set.
+        """
+        log = self.attempt_log
+        if self.attempt_finished:
+            notice = attempt_finished(fields)
+            if log is not None:
+                log.add_notice(notice)
+            self.notify(notice)
+        elif log is not None:
+            log.add(fields)
 
     def _lists(self, kinds: tuple[type[Notice], ...]) -> list[list[Observer]]:
         by_kind: dict[type[Notice], list[Observer]] = {

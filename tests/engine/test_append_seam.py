@@ -239,6 +239,32 @@ def test_attempts_the_server_stops_are_reported(
     assert env.attempts == finished
 
 
+def test_env_attempts_keeps_every_attempt_whoever_observes(
+    make_env: Callable[..., DurableEnvironment],
+) -> None:
+    # env.attempts builds its notices when read; attempts that ended while an observer was
+    # subscribed (their notice already built) and while none was keep their order.
+    env = make_env(activities=[flaky])
+    assert env.run(Flaky.run, id="a").result() == 42
+    seen = env.attempts
+    assert [(a.workflow_id, a.attempt, a.outcome) for a in seen] == [
+        ("a", 1, AttemptOutcome.FAILED),
+        ("a", 2, AttemptOutcome.FAILED),
+        ("a", 3, AttemptOutcome.COMPLETED),
+    ]
+    observed: list[AttemptFinished] = []
+    unsubscribe = env.engine.observe(observed.append, AttemptFinished)  # type: ignore[arg-type]
+    assert env.run(Flaky.run, id="b").result() == 42
+    unsubscribe()
+    assert env.run(Flaky.run, id="c").result() == 42
+    assert env.attempts is seen  # one list, grown as attempts end
+    assert [(a.workflow_id, a.attempt) for a in env.attempts] == [
+        (w, n) for w in "abc" for n in (1, 2, 3)
+    ]
+    assert env.attempts[3:6] == observed
+    assert env.attempts[5].result == 42 and isinstance(env.attempts[4].error, ValueError)
+
+
 def test_observing_chosen_kinds_only(make_env: Callable[..., DurableEnvironment]) -> None:
     env = make_env()
     closed: list[Notice] = []
