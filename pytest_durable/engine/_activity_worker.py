@@ -22,7 +22,7 @@ from ..errors import ApplicationError, CancelledError, PayloadError, UnmockedAct
 from ._activity_channel import ActivityChannel, ActivityTask, Token
 from ._clock import TimerHandle
 from ._definitions import ActivityDefinition
-from ._payload import encode
+from ._payload import PLAIN_JSON, encode
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -152,6 +152,8 @@ class Attempt:
 
     def encode_result(self, result: Any) -> Any:
         """What reaches the server of the value the code returned (raises PayloadError)."""
+        if type(result) in PLAIN_JSON:
+            return result  # its own JSON (and no name to make for an error it cannot raise)
         return encode(result, where=f"the result of activity {self.activity_type!r}")
 
     # --- reports ----------------------------------------------------------------------------------

@@ -70,6 +70,26 @@ class Command(ABC):
         """How this command differs from ``event`` (of type :attr:`event_type`), or None."""
 
 
+#: Each retry policy's JSON, by the policy's id (the policy is kept, so the id stays its own).
+_POLICY_JSON: dict[int, tuple[RetryPolicy, dict[str, Any]]] = {}
+
+
+def policy_json(policy: RetryPolicy) -> dict[str, Any]:
+    """``policy.to_json()``, worked out once per policy object.
+
+    A workflow passes the same few policies (most often none: the default one) to every
+    activity it schedules.
+    """
+    cached = _POLICY_JSON.get(id(policy))
+    if cached is None or cached[0] is not policy:
+        if len(_POLICY_JSON) >= 256:
+            _POLICY_JSON.clear()
+        cached = _POLICY_JSON[id(policy)] = (policy, policy.to_json())
+    json = cached[1]
+    # Each event gets its own dict and list: nothing recorded is shared with another event.
+    return {**json, "non_retryable_error_types": list(json["non_retryable_error_types"])}
+
+
 def _target_id(target: Command) -> int:
     assert target.event_id is not None, "a cancel command targets a command already in history"
     return target.event_id
@@ -119,7 +139,7 @@ class ScheduleActivity(Command):
             schedule_to_start_timeout_ns=self.schedule_to_start_ns,
             start_to_close_timeout_ns=self.start_to_close_ns,
             heartbeat_timeout_ns=self.heartbeat_ns,
-            retry_policy=self.retry_policy.to_json() if self.retry_policy else None,
+            retry_policy=policy_json(self.retry_policy) if self.retry_policy else None,
         )
 
     def describe(self) -> str:
@@ -350,7 +370,7 @@ class StartChildWorkflow(Command):
             workflow_type=self.workflow_type,
             workflow_id=self.workflow_id,
             input=self.args,
-            retry_policy=self.retry_policy.to_json() if self.retry_policy else None,
+            retry_policy=policy_json(self.retry_policy) if self.retry_policy else None,
         )
 
     def describe(self) -> str:

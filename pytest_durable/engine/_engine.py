@@ -607,8 +607,12 @@ class Engine:
                 return
         task = OpenTask(started_ns=now, requests=requests)
         task.add(commands, now)
-        if not self._hold_for_local_activities(run, instance, task):
-            self._complete_task(run, instance, task)
+        if instance.local_pending or instance.local_cancels or run.local_activities:
+            if self._hold_for_local_activities(run, instance, task):
+                return
+        else:
+            run.open_task = None  # no local activity in sight: nothing to hold the task for
+        self._complete_task(run, instance, task)
 
     def _task_failed(
         self, run: _Run, instance: WorkflowInstance, requests: Sequence[UpdateRequest]

@@ -16,6 +16,8 @@ from typing import Any
 from ..errors import PayloadError
 
 _SCALARS = (str, int, float, bool, type(None))
+#: Types whose values are their own JSON: ``encode`` returns them as they are.
+PLAIN_JSON = frozenset((str, int, bool, type(None)))
 
 
 def encode(value: Any, *, where: str) -> Any:

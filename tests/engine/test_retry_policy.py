@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from pytest_durable import RetryPolicy, RetryState
 from pytest_durable.common import backoff_ns, decide_retry
+from pytest_durable.engine import _commands
+from pytest_durable.engine._commands import policy_json
 
 S = 1_000_000_000
 
@@ -302,3 +304,19 @@ def test_decide_retry_follows_the_documented_order(
             assert decision.delay_ns == delay
     assert decision.state is expected
     assert decision.retry == (expected is RetryState.IN_PROGRESS)
+
+
+def test_a_policys_json_in_history_is_worked_out_once_and_never_shared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    policy = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["Bad"])
+    first, second = policy_json(policy), policy_json(policy)
+    assert first == second == policy.to_json()
+    assert first is not second
+    assert first["non_retryable_error_types"] is not second["non_retryable_error_types"]
+    # An equal policy that is another object gets its own entry; a full memo starts over.
+    other = RetryPolicy(maximum_attempts=4)
+    assert policy_json(other)["maximum_attempts"] == 4
+    monkeypatch.setattr(_commands, "_POLICY_JSON", {i: (other, {}) for i in range(256)})
+    assert policy_json(policy) == policy.to_json()
+    assert len(_commands._POLICY_JSON) == 1
