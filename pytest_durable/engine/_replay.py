@@ -104,7 +104,12 @@ def match_commands(
     """
     position = 0
     for command in commands:
-        while position < len(recorded) and _skippable(recorded[position], command):
+        # Only a marker can be skipped: the test by type spares a call per command.
+        while (
+            position < len(recorded)
+            and type(recorded[position]) is ev.MarkerRecorded
+            and _skippable(recorded[position], command)
+        ):
             position += 1
         if position >= len(recorded):
             raise _mismatch(
@@ -153,6 +158,31 @@ def match_commands(
             command=None,
             event_id=missing.event_id,
         )
+
+
+_NO_PATCHES: frozenset[str] = frozenset()
+
+
+def _markers_and_updates(
+    recorded: Sequence[ev.Event],
+) -> tuple[frozenset[str], list[UpdateRequest]]:
+    """A task's recorded patch ids, and its accepted updates to deliver again.
+
+    Accepted updates are re-delivered (without their validators) in the task that accepted
+    them, so their handlers run again. One pass by exact type: most tasks have neither.
+    """
+    patches: set[str] = set()
+    updates: list[UpdateRequest] = []
+    for e in recorded:
+        kind = type(e)
+        if kind is ev.MarkerRecorded:
+            patch_id = _patch_id(e)
+            if patch_id is not None:
+                patches.add(patch_id)
+        elif kind is ev.WorkflowExecutionUpdateAccepted:
+            assert isinstance(e, ev.WorkflowExecutionUpdateAccepted)
+            updates.append(UpdateRequest(e.update_id, e.update_name, e.input, run_validator=False))
+    return (frozenset(patches) if patches else _NO_PATCHES), updates
 
 
 def _patch_id(event: ev.Event) -> str | None:
@@ -240,16 +270,7 @@ def replay_into(
             while end < n and events[end].is_command:
                 end += 1
             recorded = events[index + 1 : end]
-            patches = frozenset(
-                patch_id for e in recorded if (patch_id := _patch_id(e)) is not None
-            )
-            # Accepted updates are re-delivered (without their validators) in the task that
-            # accepted them, so their handlers run again.
-            updates = [
-                UpdateRequest(e.update_id, e.update_name, e.input, run_validator=False)
-                for e in recorded
-                if isinstance(e, ev.WorkflowExecutionUpdateAccepted)
-            ]
+            patches, updates = _markers_and_updates(recorded)
             if updates:
                 commands = instance.activate(
                     inputs,
