@@ -632,7 +632,7 @@ def _start_activity(
     """
     runtime = _runtime()
     name, definition = _activity_type(activity)
-    values = call_arguments(arg, args, what=f"activity {name!r}")
+    values = arg if args is None else call_arguments(arg, args, what=f"activity {name!r}")
     options = ActivityOptions.create(
         name,
         activity_id=activity_id,

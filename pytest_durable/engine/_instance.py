@@ -485,7 +485,8 @@ class WorkflowInstance:
             del pending[command.activity_id]
 
     def schedule_activity(self, command: ScheduleActivity) -> asyncio.Future[Any]:
-        self.check_may_issue("schedule an activity")
+        if self.evicted or self.read_only is not None or self.query_mode is not None:
+            self.check_may_issue("schedule an activity")
         pending = self.pending_activity_ids
         if command.activity_id in pending and not pending[command.activity_id].done():
             raise InvalidArgumentError(

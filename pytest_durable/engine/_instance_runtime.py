@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import _ContinueAsNew
-from ._checks import arity_fits, check_arity, check_types, types_conform
+from ._checks import check_arity, check_types, types_conform
 from ._commands import (
     ModifyWorkflowProperties,
     ScheduleActivity,
@@ -25,7 +25,7 @@ from ._commands import (
 )
 from ._local import start_local_activity
 from ._location import display_path, user_location
-from ._payload import encode_args
+from ._payload import PLAIN_JSON, encode_args
 from ._runtime import (
     ActivityCall,
     ChildWorkflowCall,
@@ -106,7 +106,7 @@ class InstanceRuntime:
         name = call.activity_type
         definition = call.definition
         location = user_location()
-        encoded = self._checked_arguments(definition, call.args, f"activity {name!r}", location)
+        encoded = self._checked_arguments(definition, call.args, "activity", name, location)
         seq = instance.activity_seq + 1
         hint = call.result_type
         if hint is None and definition is not None:
@@ -133,8 +133,7 @@ class InstanceRuntime:
         name = call.activity_type
         definition = call.definition
         location = user_location()
-        owner = f"local activity {name!r}"
-        encoded = self._checked_arguments(definition, call.args, owner, location)
+        encoded = self._checked_arguments(definition, call.args, "local activity", name, location)
         seq = instance.local_activity_seq + 1
         hint = call.result_type
         if hint is None and definition is not None:
@@ -165,7 +164,7 @@ class InstanceRuntime:
         definition = call.definition
         location = user_location()
         encoded = self._checked_arguments(
-            definition, call.args, f"child workflow {name!r}", location
+            definition, call.args, "child workflow", name, location
         )
         seq = instance.child_seq + 1
         hint = call.result_type
@@ -199,29 +198,39 @@ class InstanceRuntime:
         self,
         definition: ActivityDefinition | WorkflowDefinition | None,
         args: Sequence[Any],
-        owner: str,
+        kind: str,
+        name: str,
         location: tuple[str, int] | None,
     ) -> list[Any]:
         """A call's arguments, checked where workflow code made it, and encoded.
 
-        The messages name the line of the call. Called by name (no definition), the arguments
-        can only be encoded.
+        The messages name the callee (``activity 'charge'``: ``kind`` and ``name``) and the
+        line of the call; they are only made for a call that fails. Called by name (no
+        definition), the arguments can only be encoded.
         """
+        values = tuple(args)
         if definition is None:
-            return encode_args(args, (), owner=owner)
+            return _encoded(values, (), kind, name)
         instance = self.instance
         signature = definition.signature
-        values = tuple(args)
-        # The message's " at file:line" is only made for a call that fails a check.
-        if not arity_fits(signature, len(values)):
-            check_arity(signature, values, owner=owner, where=_at(location))
-        encoded = encode_args(values, signature.names, owner=owner)
-        if (
-            instance.check_types
-            and not instance.replaying  # recorded calls were checked when first made
-            and not types_conform(signature, values)
+        count = len(values)
+        if not (
+            signature.required <= count
+            and (count <= len(signature.names) or signature.has_varargs)
         ):
-            check_types(signature, values, owner=owner, where=_at(location))
+            check_arity(signature, values, owner=f"{kind} {name!r}", where=_at(location))
+        encoded = _encoded(values, signature.names, kind, name)
+        if instance.check_types and not instance.replaying:  # recorded calls were checked
+            plain = signature.plain_hints
+            if plain is not None:
+                # Hints that are plain types, judged without typing introspection.
+                for value, expected in zip(values, plain, strict=False):
+                    if not isinstance(value, expected):
+                        break
+                else:
+                    return encoded
+            if not types_conform(signature, values):
+                check_types(signature, values, owner=f"{kind} {name!r}", where=_at(location))
         return encoded
 
     def workflow_continue_as_new(
@@ -232,6 +241,14 @@ class InstanceRuntime:
     ) -> NoReturn:
         # Unwinds the workflow's code; the instance turns it into the closing command.
         raise _ContinueAsNew(workflow_type, tuple(args), definition)
+
+
+def _encoded(values: tuple[Any, ...], names: Sequence[str], kind: str, name: str) -> list[Any]:
+    """``values`` as JSON: as they are when each is its own JSON, the common case."""
+    for value in values:
+        if type(value) not in PLAIN_JSON:
+            return encode_args(values, names, owner=f"{kind} {name!r}")
+    return list(values)
 
 
 def _at(location: tuple[str, int] | None) -> str:

@@ -147,27 +147,24 @@ class AttemptLog:
     building a frozen notice per activity attempt cost more than the rest of recording it.
     """
 
-    __slots__ = ("_built", "_entries")
+    __slots__ = ("_notices", "pending")
 
     def __init__(self) -> None:
-        self._entries: list[Any] = []
-        self._built = 0
-
-    def add(self, fields: AttemptFields) -> None:
-        self._entries.append(fields)
-
-    def add_notice(self, notice: AttemptFinished) -> None:
-        self._entries.append(notice)
+        self._notices: list[AttemptFinished] = []
+        #: Ended since the last read, in order: their fields, or the notice when one was built
+        #: for an observer (:meth:`Observers.attempt_ended` appends here).
+        self.pending: list[AttemptFields | AttemptFinished] = []
 
     def notices(self) -> list[AttemptFinished]:
         """The notices so far, oldest first (the same list each time, grown as attempts end)."""
-        entries = self._entries
-        for index in range(self._built, len(entries)):
-            entry = entries[index]
-            if type(entry) is tuple:
-                entries[index] = attempt_finished(entry)
-        self._built = len(entries)
-        return entries
+        pending = self.pending
+        if pending:
+            self._notices.extend(
+                entry if isinstance(entry, AttemptFinished) else attempt_finished(entry)
+                for entry in pending
+            )
+            pending.clear()
+        return self._notices
 
 
 Notice = EventsAppended | AttemptStarted | AttemptFinished | RunClosed
@@ -204,10 +201,10 @@ class Observers:
         if self.attempt_finished:
             notice = attempt_finished(fields)
             if log is not None:
-                log.add_notice(notice)
+                log.pending.append(notice)
             self.notify(notice)
         elif log is not None:
-            log.add(fields)
+            log.pending.append(fields)
 
     def _lists(self, kinds: tuple[type[Notice], ...]) -> list[list[Observer]]:
         by_kind: dict[type[Notice], list[Observer]] = {

@@ -193,6 +193,22 @@ def _prime(hint: Any, localns: Mapping[str, Any]) -> None:
         _prime(arg, localns)
 
 
+_PLAIN_HINTS: dict[Any, type | tuple[type, ...]] = {
+    int: int,
+    str: str,
+    bool: bool,
+    bytes: bytes,
+    float: (int, float),
+}
+
+
+def _plain_hint(hint: Any) -> type | tuple[type, ...] | None:
+    try:
+        return _PLAIN_HINTS.get(hint)
+    except TypeError:  # an unhashable annotation: not a plain one
+        return None
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Signature:
     """The payload-relevant shape of a callable: parameter names and type hints."""
@@ -203,6 +219,18 @@ class Signature:
     has_varargs: bool
     required: int = 0
     """How many of the positional parameters have no default (callers must pass them)."""
+    plain_hints: tuple[type | tuple[type, ...], ...] | None = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
+    """When every hint is ``int``, ``str``, ``bool``, ``bytes`` or ``float``: what each argument
+    must be an instance of (``float`` takes an ``int`` too), worked out once per definition so
+    that checking a call needs no typing introspection; else None."""
+
+    def __post_init__(self) -> None:
+        plain = tuple(_plain_hint(hint) for hint in self.arg_hints)
+        object.__setattr__(
+            self, "plain_hints", None if any(t is None for t in plain) else plain
+        )
 
     @classmethod
     def of(
