@@ -11,7 +11,7 @@ union of every kind: code that dispatches on a command matches over it and ends 
 from __future__ import annotations
 
 import asyncio
-from abc import ABC, abstractmethod
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
@@ -39,8 +39,20 @@ class Difference:
     breaking: bool
 
 
+class _CommandMeta(ABCMeta):
+    """ABCMeta (a kind missing a method cannot be made) with the builtin ``isinstance``.
+
+    ABCMeta's own check runs Python code for every test that fails, and the engine matches
+    commands by class at every command it records, carries out or replays. No command class
+    is ever registered as a virtual subclass, so the builtin check gives the same answers.
+    """
+
+    __instancecheck__ = type.__instancecheck__
+    __subclasscheck__ = type.__subclasscheck__
+
+
 @dataclass(slots=True, kw_only=True)
-class Command(ABC):
+class Command(metaclass=_CommandMeta):
     """Base: where in the workflow code it was issued, and the event it became."""
 
     location: tuple[str, int] | None = None
