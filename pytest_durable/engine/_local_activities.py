@@ -100,11 +100,22 @@ class LocalActivityRunner:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.worker = ActivityWorker(engine)
-        self.channel = ActivityChannel(self, self.worker)
-        self.worker.channel = self.channel
+        self._worker: ActivityWorker | None = None
         #: The attempts waited for, by token: a report under any other is ignored.
         self.current: dict[Token, LocalActivityState] = {}
+
+    @property
+    def worker(self) -> ActivityWorker:
+        """The workflow's own activity worker, made at the first local activity.
+
+        Most environments run none: every environment used to build a worker and its channel
+        for them as it was created.
+        """
+        worker = self._worker
+        if worker is None:
+            worker = self._worker = ActivityWorker(self.engine)
+            worker.channel = ActivityChannel(self, worker)
+        return worker
 
     def start(self, run: _Run, command: ScheduleLocalActivity) -> None:
         """Run a local activity the workflow just scheduled."""
