@@ -219,7 +219,11 @@ class InstanceRuntime:
             and (count <= len(signature.names) or signature.has_varargs)
         ):
             check_arity(signature, values, owner=f"{kind} {name!r}", where=_at(location))
-        encoded = _encoded(values, signature.names, kind, name)
+        encoded = list(values)  # plain-JSON values are their own encoding, the common case
+        for value in values:
+            if type(value) not in PLAIN_JSON:
+                encoded = encode_args(values, signature.names, owner=f"{kind} {name!r}")
+                break
         if instance.check_types and not instance.replaying:  # recorded calls were checked
             plain = signature.plain_hints
             if plain is not None:

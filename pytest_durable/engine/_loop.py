@@ -12,11 +12,12 @@ import asyncio
 import collections
 import contextvars
 import logging
+import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import LoopMisuseError, QueryError
-from ._location import user_location
+from ._location import SKIP_PREFIXES, user_location
 
 if TYPE_CHECKING:
     from ._commands import StartTimer
@@ -39,7 +40,16 @@ def track_coroutine(coro: Coroutine[Any, Any, Any], what: str) -> None:
     """
     loop = asyncio._get_running_loop()
     if type(loop) is WorkflowEventLoop:
-        loop.instance.unawaited.track(coro, what, user_location())
+        # Every call of the workflow API passes here: the caller of the API function (two
+        # frames up) is nearly always the workflow's own line, so look there before walking.
+        frame = sys._getframe(2)
+        filename = frame.f_code.co_filename
+        location = (
+            (filename, frame.f_lineno)
+            if not filename.startswith(SKIP_PREFIXES)
+            else user_location(3)
+        )
+        loop.instance.unawaited.entries.append((coro, what, location))
 
 
 class DurableTimerHandle(asyncio.TimerHandle):

@@ -59,27 +59,20 @@ _ONLY_OURS = _calibrate()
 class UnawaitedCalls:
     """The coroutines a workflow task made through the workflow API, checked at its end."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("entries",)
 
     def __init__(self) -> None:
-        self._entries: list[_Entry] = []
-
-    def track(
-        self, coro: Coroutine[Any, Any, Any], what: str, location: tuple[str, int] | None
-    ) -> None:
-        """Remember ``coro``, made by ``what`` (``workflow.sleep(...)``) at ``location``.
-
-        The location is only made readable if the call turns out forgotten: every call of the
-        workflow API passes here.
-        """
-        self._entries.append((coro, what, location))
+        #: What the task's code made: (coroutine, what made it (``workflow.sleep(...)``), the
+        #: (file, line) it was made at). :func:`._loop.track_coroutine` appends; the location
+        #: is only made readable if the call turns out forgotten.
+        self.entries: list[_Entry] = []
 
     def forgotten(self) -> WorkflowMisuseError | None:
         """The error for calls that were never awaited (closing them), or None; forgets all."""
-        entries = self._entries
+        entries = self.entries
         if not entries:
             return None
-        self._entries = []
+        self.entries = []
         # Most were awaited (started: now suspended or done); only a coroutine that never
         # started can be forgotten, and only those are worth counting references to.
         unstarted = _unstarted(entries)

@@ -121,6 +121,30 @@ def test_a_forgotten_await_on_execute_activity_fails_the_run(env: DurableEnviron
     assert env.mocks["charge"].call_count == 0
 
 
+def test_a_forgotten_await_made_through_engine_code_names_the_workflows_line(
+    env: DurableEnvironment,
+) -> None:
+    # A workflow API call made by code of the package itself (here a helper compiled as if it
+    # were one of its modules) is reported at the workflow line that called that code.
+    import pytest_durable
+
+    namespace: dict[str, object] = {"workflow": workflow}
+    helper = Path(pytest_durable.__file__).parent / "engine" / "_helper_for_a_test.py"
+    exec(compile("def nap():\n    workflow.sleep(60)\n", str(helper), "exec"), namespace)
+    nap = namespace["nap"]
+
+    @workflow.defn
+    class ForgotInside:
+        @workflow.run
+        async def run(self) -> None:
+            nap()  # type: ignore[operator]  # the helper's forgotten await
+
+    cause = _cause(env, ForgotInside)
+    assert isinstance(cause, WorkflowMisuseError)
+    line = _line_of("# the helper's forgotten await")
+    assert str(cause).startswith(f"workflow.sleep(...) at {HERE}:{line} was never awaited")
+
+
 def test_a_forgotten_await_on_sleep_fails_the_run(env: DurableEnvironment) -> None:
     @workflow.defn
     class ForgotSleep:
