@@ -52,7 +52,6 @@ from ._commands import (
 from ._definitions import ActivityDefinition, WorkflowDefinition
 from ._failure import decode_failure, encode_failure, error_type_of
 from ._instance import WorkflowInstance
-from ._local import resolve as resolve_local
 from ._local_activities import LocalActivityRunner, OpenTask
 from ._observers import EventsAppended, Notice, Observer, Observers, RunClosed
 from ._payload import decode, encode
@@ -654,9 +653,18 @@ class Engine:
         task = run.open_task
         if task is None or instance is None or seq not in instance.local_pending:
             return
-        resolve_local(instance, seq, details)
+        instance.resolve_local_activity(seq, details)
         now = details["data"]["complete_time_ns"]
-        task.add(instance.activate([], now, replaying=False), now)
+        commands = instance.activate([], now, replaying=False)
+        if instance.task_failure is not None:
+            # The code failed the task after the activity resolved: as on Temporal, the task and
+            # its markers are discarded, its other local activities stopped, the run kept open.
+            self._local.abandon(run)
+            run.open_task = None
+            self._task_failed(run, instance, task.requests)
+            self._flush_buffered(run)
+            return
+        task.add(commands, now)
         if not self._hold_for_local_activities(run, instance, task):
             self._complete_task(run, instance, task)
             self._flush_buffered(run)

@@ -53,6 +53,7 @@ from ._failure import encode_failure
 from ._hints import timeout_error_hint
 from ._instance_runtime import InstanceRuntime
 from ._local import LocalActivityFuture
+from ._local import resolve as resolve_local
 from ._location import SKIP_PREFIXES
 from ._location import display_path as display_path
 from ._location import user_location as user_location
@@ -508,6 +509,10 @@ class WorkflowInstance:
         command.future = future
         self.local_pending[command.seq] = command
         return future
+
+    def resolve_local_activity(self, seq: int, details: dict[str, Any]) -> None:
+        """Resolve local activity ``seq`` from a marker's details (see :func:`_local.resolve`)."""
+        resolve_local(self, seq, details)
 
     def cancel_activity(self, command: ScheduleActivity) -> None:
         if command.cancel_requested or self.closed:

@@ -17,7 +17,6 @@ from ._commands import (
 )
 from ._instance import WorkflowInstance
 from ._local import marker_seq
-from ._local import resolve as resolve_local
 from ._updates import UpdateRequest
 
 
@@ -240,7 +239,7 @@ def _resolve_local_activities(
         seq = marker_seq(event.details) if event.marker_name == LOCAL_ACTIVITY_MARKER else None
         if seq is None or seq not in instance.local_pending:
             continue  # matched (and reported) with the other commands
-        resolve_local(instance, seq, event.details)
+        instance.resolve_local_activity(seq, event.details)
         now = event.details["data"].get("complete_time_ns", event.time_ns)
         commands += instance.activate([], now, replaying=True, recorded_patches=patches)
     return commands

@@ -16,12 +16,8 @@ from ._require import SUPPORTED_RANGE
 
 if TYPE_CHECKING:
     from ._client import Client, Worker, WorkflowEnvironment, WorkflowHandle
-    from ._history import (
-        from_temporal_json,
-        from_workflow_history,
-        to_temporal_json,
-        to_workflow_history,
-    )
+    from ._history import to_temporal_json, to_workflow_history
+    from ._history_import import from_temporal_json, from_workflow_history
     from ._replayer import Replayer
 
 #: Names that need temporalio, by the module that holds them: loaded (and the version checked)
@@ -32,8 +28,8 @@ _LAZY = {
     "WorkflowEnvironment": "_client",
     "WorkflowHandle": "_client",
     "Replayer": "_replayer",
-    "from_temporal_json": "_history",
-    "from_workflow_history": "_history",
+    "from_temporal_json": "_history_import",
+    "from_workflow_history": "_history_import",
     "to_temporal_json": "_history",
     "to_workflow_history": "_history",
 }

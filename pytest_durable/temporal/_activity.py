@@ -198,7 +198,7 @@ class TemporalActivity:
             current_attempt_scheduled_time=ours.current_attempt_scheduled_time,
             heartbeat_details=details,
             heartbeat_timeout=ours.heartbeat_timeout,
-            is_local=False,
+            is_local=ours.is_local,
             namespace=NAMESPACE,
             schedule_to_close_timeout=ours.schedule_to_close_timeout,
             scheduled_time=ours.scheduled_time,

@@ -13,10 +13,13 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import temporalio.common
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import RetryState as ProtoRetryState
 from temporalio.api.enums.v1 import TimeoutType as ProtoTimeoutType
 from temporalio.api.failure.v1 import Failure
+
+from ..common import RetryPolicy
 
 #: The key of a payload that is not JSON, kept verbatim (metadata and data in base64).
 RAW_PAYLOAD = "__temporal_payload__"
@@ -205,3 +208,17 @@ def from_failure(failure: Failure) -> dict[str, Any]:
 def payloads_message(values: Sequence[Any]) -> Payloads:
     """A ``Payloads`` message holding ``values``."""
     return Payloads(payloads=to_payloads(values))
+
+
+def retry_policy(proto: Any, present: bool) -> RetryPolicy | None:
+    """Our retry policy for a temporalio ``RetryPolicy`` message (None when absent)."""
+    if not present:
+        return None
+    sdk = temporalio.common.RetryPolicy.from_proto(proto)
+    return RetryPolicy(
+        initial_interval=sdk.initial_interval,
+        backoff_coefficient=sdk.backoff_coefficient,
+        maximum_interval=sdk.maximum_interval,
+        maximum_attempts=sdk.maximum_attempts,
+        non_retryable_error_types=tuple(sdk.non_retryable_error_types or ()),
+    )

@@ -41,9 +41,18 @@ from ..engine._commands import (
 from ..engine._failure import decode_failure, encode_failure
 from ..engine._updates import UpdateRequest
 from ..errors import QueryError
-from ._convert import from_failure, to_failure, to_payload, to_payloads, to_value, to_values
+from ._convert import (
+    from_failure,
+    retry_policy,
+    to_failure,
+    to_payload,
+    to_payloads,
+    to_value,
+    to_values,
+)
 from ._definitions import TemporalWorkflowDefinition
 from ._errors import UnsupportedTemporalFeatureError
+from ._local import LocalActivities
 from ._sdk_instance import NAMESPACE as NAMESPACE
 from ._sdk_instance import TASK_QUEUE as TASK_QUEUE
 from ._sdk_instance import create_sdk_instance
@@ -68,17 +77,6 @@ def _ns(duration: Any) -> int | None:
     return int(duration.ToNanoseconds()) if duration.ByteSize() else None
 
 
-def _retry_policy(proto: Any, present: bool) -> RetryPolicy | None:
-    if not present:
-        return None
-    sdk = temporalio.common.RetryPolicy.from_proto(proto)
-    return RetryPolicy(
-        initial_interval=sdk.initial_interval,
-        backoff_coefficient=sdk.backoff_coefficient,
-        maximum_interval=sdk.maximum_interval,
-        maximum_attempts=sdk.maximum_attempts,
-        non_retryable_error_types=tuple(sdk.non_retryable_error_types or ()),
-    )
 
 
 class TemporalWorkflowInstance:
@@ -110,10 +108,10 @@ class TemporalWorkflowInstance:
         self.search_attributes: dict[str, Any] = {}
         self.memo: dict[str, Any] = {}
         self.history_length = 0
-        #: What the engine asks of an instance about local activities: this front-end runs
-        #: temporalio's local activities as activities, so none is ever pending here.
-        self.local_pending: dict[int, Any] = {}
-        self.local_cancels: list[int] = []
+        #: Local activities: the engine reads the pending ones and those cancelled.
+        self._local = LocalActivities()
+        self.local_pending = self._local.pending
+        self.local_cancels = self._local.cancels
         #: What failed the last activation (a bug): the engine keeps the run open, as Temporal.
         self.task_failure: BaseException | None = None
         #: Updates rejected in the current activation: (update id, why), for the engine.
@@ -187,6 +185,9 @@ class TemporalWorkflowInstance:
                 jobs.append(job)
         if updates and not self.closed:
             jobs.extend(self.updates.jobs(updates))
+        # A resolved local activity's marker precedes what the code does next (as Core's).
+        resolutions, commands = self._local.take()
+        jobs += resolutions
         if not jobs or self.closed:
             return []
         if self._sdk is None:
@@ -201,10 +202,10 @@ class TemporalWorkflowInstance:
         completion = self._activate(activation)
         if completion.HasField("failed"):
             if replaying:  # replay reports it against the recorded event, naming the exception
-                return [self._task_failed(completion.failed.failure)]
+                return [*commands, self._task_failed(completion.failed.failure)]
+            # Temporal discards a failed task's commands, markers of local activities included.
             self.task_failure = self._task_failure(completion.failed.failure)
             return []
-        commands: list[Command] = []
         for proto in completion.successful.commands:
             command = self._command_for(proto, replaying, recorded_patches)
             if command is not None:
@@ -215,7 +216,21 @@ class TemporalWorkflowInstance:
                 if isinstance(command, ContinueAsNew):
                     self.closed = True
                     break
+        if self._local.jobs and not self.closed:
+            # A local activity cancelled in this activation resolves at once (TRY_CANCEL).
+            commands += self.activate(
+                [], now_ns, replaying=replaying, recorded_patches=recorded_patches
+            )
         return commands
+
+    # --- local activities ----------------------------------------------------------------------
+
+    def resolve_local_activity(self, seq: int, details: dict[str, Any]) -> None:
+        """Resolve local activity ``seq`` from its marker's details, in the next activation.
+
+        Live, the engine built the details from the outcome; on replay they come from history.
+        """
+        self._local.resolve(seq, details)
 
     def bind(self, command: Command, event_id: int) -> None:
         """Record that ``command`` became event ``event_id``."""
@@ -379,12 +394,15 @@ class TemporalWorkflowInstance:
             act = proto.schedule_activity
             return self._schedule(act, heartbeat_ns=_ns(act.heartbeat_timeout))
         if which == "schedule_local_activity":
-            return self._schedule(proto.schedule_local_activity, heartbeat_ns=None)
+            local = proto.schedule_local_activity
+            retry = retry_policy(local.retry_policy, local.HasField("retry_policy"))
+            self._local.schedule(local, retry)
+            return None  # it runs while the task is held open; its marker is the command
         if which == "request_cancel_activity":
             return RequestCancelActivity(target=self.activities[proto.request_cancel_activity.seq])
         if which == "request_cancel_local_activity":
-            target = self.activities[proto.request_cancel_local_activity.seq]
-            return RequestCancelActivity(target=target)
+            self._local.cancel(proto.request_cancel_local_activity.seq, self.now_ns)
+            return None
         if which == "start_child_workflow_execution":
             start = proto.start_child_workflow_execution
             child = StartChildWorkflow(
@@ -392,7 +410,7 @@ class TemporalWorkflowInstance:
                 workflow_type=start.workflow_type,
                 workflow_id=start.workflow_id,
                 args=to_values(start.input),
-                retry_policy=_retry_policy(start.retry_policy, start.HasField("retry_policy")),
+                retry_policy=retry_policy(start.retry_policy, start.HasField("retry_policy")),
             )
             self.children[child.seq] = child
             return child
@@ -449,7 +467,7 @@ class TemporalWorkflowInstance:
             start_to_close_ns=_ns(act.start_to_close_timeout),
             heartbeat_ns=heartbeat_ns,
             # Without one, the server gives an activity the default policy: it retries.
-            retry_policy=_retry_policy(act.retry_policy, act.HasField("retry_policy"))
+            retry_policy=retry_policy(act.retry_policy, act.HasField("retry_policy"))
             or RetryPolicy(),
         )
         self.activities[command.seq] = command

@@ -14,7 +14,7 @@ from ..engine._history import FORMAT, History
 from ..engine._replayer import Replayer as _Replayer
 from ..engine._replayer import ReplayResult
 from ._definitions import temporal_workflow_definition
-from ._history import from_temporal_json, from_workflow_history
+from ._history_import import from_temporal_json, from_workflow_history
 from ._instance import new_instance
 
 

@@ -209,7 +209,7 @@ def test_a_bug_in_workflow_code_fails_its_task_and_the_wait_names_it(
     assert handle.status == "running"
 
 
-def test_local_activities_run_as_activities(env: DurableEnvironment) -> None:
+def test_local_activities_run_as_local_activities(env: DurableEnvironment) -> None:
     env.register_activity(double)
     assert env.run(LocalCall.run, 4).result() == 8
 

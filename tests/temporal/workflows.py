@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 SHORT = timedelta(seconds=5)
 
@@ -358,3 +358,85 @@ class FailingQuery:
     @workflow.query
     def broken(self) -> str:
         raise ValueError("no answer")
+
+
+# --- local activities ----------------------------------------------------------------------
+
+
+@activity.defn
+async def flaky_local(fail_until: int) -> str:
+    info = activity.info()
+    if info.attempt < fail_until:
+        raise RuntimeError(f"not yet (attempt {info.attempt})")
+    return f"ok at {info.attempt} local={info.is_local}"
+
+
+@workflow.defn
+class LocalRetries:
+    """Retries within the task (1 s backoffs), then past the threshold on a workflow timer."""
+
+    @workflow.run
+    async def run(self, fail_until: int, threshold_s: float) -> list[str]:
+        result = await workflow.execute_local_activity(
+            flaky_local,
+            fail_until,
+            start_to_close_timeout=SHORT,
+            local_retry_threshold=timedelta(seconds=threshold_s),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=5),
+        )
+        return [result, workflow.now().isoformat()]
+
+
+@workflow.defn
+class LocalFails:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_local_activity(
+                flaky_local,
+                99,
+                start_to_close_timeout=SHORT,
+                retry_policy=RetryPolicy(maximum_attempts=2),
+            )
+        except ActivityError as err:
+            assert isinstance(err.cause, ApplicationError)
+            return f"{err.retry_state.name if err.retry_state else None}: {err.cause.message}"
+        return "unreachable"
+
+
+@activity.defn
+async def slow_local() -> str:
+    await asyncio.sleep(60)
+    return "slow"
+
+
+@workflow.defn
+class LocalTimesOut:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_local_activity(
+                slow_local,
+                schedule_to_close_timeout=timedelta(seconds=10),
+                start_to_close_timeout=timedelta(seconds=3),
+            )
+        except ActivityError as err:
+            return f"{type(err.cause).__name__}"
+        return "unreachable"
+
+
+@workflow.defn
+class LocalCancelled:
+    @workflow.run
+    async def run(self) -> str:
+        handle = workflow.start_local_activity(
+            slow_local, start_to_close_timeout=timedelta(minutes=5)
+        )
+        # The slow one runs meanwhile; once the quick one resolves, cancel the slow one.
+        await workflow.execute_local_activity(flaky_local, 1, start_to_close_timeout=SHORT)
+        handle.cancel()
+        try:
+            await handle
+        except ActivityError as err:
+            return f"{type(err.cause).__name__}"
+        return "unreachable"
