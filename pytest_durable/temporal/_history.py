@@ -44,6 +44,7 @@ class _Exporter:
         self.children: dict[int, ev.StartChildWorkflowExecutionInitiated] = {}
         self.child_started: dict[int, int] = {}
         self.child_run: dict[int, str] = {}
+        self.cancels_delivered: list[tuple[ev.RequestCancelChildWorkflowExecution, int]] = []
 
     def new(self, event: ev.Event, kind: str) -> HistoryEvent:
         out = HistoryEvent(event_id=len(self.out) + 1, event_type=EventType.Value(kind))
@@ -55,7 +56,22 @@ class _Exporter:
     def ref(self, our_id: int) -> int:
         return self.ids[our_id]
 
+    def delivered(self) -> None:
+        """Record that the child cancel requests of the last task reached their children."""
+        for event, initiated in self.cancels_delivered:
+            out = self.new(event, "EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED")
+            self.ids[event.event_id] = initiated  # our event is the initiated one
+            ec = out.external_workflow_execution_cancel_requested_event_attributes
+            ec.initiated_event_id = initiated
+            ec.namespace = NAMESPACE
+            child = self.children[event.initiated_event_id]
+            ec.workflow_execution.workflow_id = child.workflow_id
+            ec.workflow_execution.run_id = self.child_run.get(event.initiated_event_id, "")
+        self.cancels_delivered.clear()
+
     def export(self, event: ev.Event) -> None:
+        if self.cancels_delivered and not event.is_command:
+            self.delivered()
         match event:
             case ev.WorkflowExecutionStarted():
                 out = self.new(event, "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED")
@@ -166,6 +182,31 @@ class _Exporter:
                 m = out.marker_recorded_event_attributes
                 export_marker(event.event_id, event.marker_name, event.details, m)
                 m.workflow_task_completed_event_id = self.last_completed
+            case ev.UpsertWorkflowSearchAttributes():
+                out = self.new(event, "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")
+                up = out.upsert_workflow_search_attributes_event_attributes
+                for name, value in event.search_attributes.items():
+                    up.search_attributes.indexed_fields[name].CopyFrom(to_payload(value))
+                up.workflow_task_completed_event_id = self.last_completed
+            case ev.WorkflowPropertiesModified():
+                out = self.new(event, "EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED")
+                pm = out.workflow_properties_modified_event_attributes
+                for key, value in event.upserted_memo.items():
+                    pm.upserted_memo.fields[key].CopyFrom(to_payload(value))
+                pm.workflow_task_completed_event_id = self.last_completed
+            case ev.RequestCancelChildWorkflowExecution():
+                # Temporal cancels a child as an external workflow (child only); the server
+                # then records that the request reached it, which is input to the next task.
+                kind = "EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED"
+                out = self.new(event, kind)
+                rc = out.request_cancel_external_workflow_execution_initiated_event_attributes
+                child = self.children[event.initiated_event_id]
+                rc.namespace = NAMESPACE
+                rc.workflow_execution.workflow_id = child.workflow_id
+                rc.workflow_execution.run_id = self.child_run.get(event.initiated_event_id, "")
+                rc.child_workflow_only = True
+                rc.workflow_task_completed_event_id = self.last_completed
+                self.cancels_delivered.append((event, out.event_id))
             case ev.WorkflowExecutionSignaled():
                 out = self.new(event, "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED")
                 sg = out.workflow_execution_signaled_event_attributes
@@ -280,6 +321,7 @@ def to_temporal_events(events: Sequence[ev.Event]) -> list[HistoryEvent]:
     exporter = _Exporter()
     for event in events:
         exporter.export(event)
+    exporter.delivered()
     return exporter.out
 
 

@@ -41,6 +41,8 @@ class _Importer:
         self.workflow_id = workflow_id
         self.out: list[ev.Event] = []
         self.ids: dict[int, int] = {}
+        #: Child workflow id -> our initiated event id (a child cancel names the workflow).
+        self.children: dict[str, int] = {}
         self.run_id = ""
 
     def ref(self, temporal_id: int, what: str, event: HistoryEvent) -> int:
@@ -160,6 +162,30 @@ class _Importer:
         elif kind == "EVENT_TYPE_MARKER_RECORDED":
             name, details = import_marker(e.event_id, e.marker_recorded_event_attributes)
             self.add(e, ev.MarkerRecorded, marker_name=name, details=details)
+        elif kind == "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES":
+            upserted = e.upsert_workflow_search_attributes_event_attributes.search_attributes
+            self.add(
+                e,
+                ev.UpsertWorkflowSearchAttributes,
+                search_attributes={k: to_value(v) for k, v in upserted.indexed_fields.items()},
+            )
+        elif kind == "EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED":
+            memo = e.workflow_properties_modified_event_attributes.upserted_memo
+            self.add(
+                e,
+                ev.WorkflowPropertiesModified,
+                upserted_memo={k: to_value(v) for k, v in memo.fields.items()},
+            )
+        elif kind == "EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED":
+            rc = e.request_cancel_external_workflow_execution_initiated_event_attributes
+            initiated = self.children.get(rc.workflow_execution.workflow_id)
+            if not rc.child_workflow_only or initiated is None:
+                raise HistoryFormatError(
+                    f"event {e.event_id} cancels workflow {rc.workflow_execution.workflow_id!r}, "
+                    "which is not a child this run started; pytest-durable's engine does not "
+                    "support cancelling an external workflow (see docs/temporal.md)"
+                )
+            self.add(e, ev.RequestCancelChildWorkflowExecution, initiated_event_id=initiated)
         elif kind == "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED":
             sg = e.workflow_execution_signaled_event_attributes
             self.add(
@@ -180,6 +206,7 @@ class _Importer:
                 workflow_id=ci.workflow_id,
                 input=to_values(ci.input.payloads),
             )
+            self.children[ci.workflow_id] = self.out[-1].event_id
         elif kind == "EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED":
             cs = e.child_workflow_execution_started_event_attributes
             self.add(

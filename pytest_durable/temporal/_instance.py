@@ -31,12 +31,14 @@ from ..engine._commands import (
     CompleteWorkflow,
     ContinueAsNew,
     FailWorkflow,
+    ModifyWorkflowProperties,
     RecordMarker,
     RequestCancelActivity,
     RequestCancelChild,
     ScheduleActivity,
     StartChildWorkflow,
     StartTimer,
+    UpsertSearchAttributes,
 )
 from ..engine._failure import decode_failure, encode_failure
 from ..engine._updates import UpdateRequest
@@ -429,11 +431,20 @@ class TemporalWorkflowInstance:
             upsert = proto.upsert_workflow_search_attributes
             decoded = temporalio.converter.decode_search_attributes(upsert.search_attributes)
             self.search_attributes.update(decoded)
-            return None
+            # Recorded as the payloads were (a typed attribute's kept whole, its type too).
+            return UpsertSearchAttributes(
+                search_attributes={
+                    name: to_value(payload)
+                    for name, payload in upsert.search_attributes.indexed_fields.items()
+                }
+            )
         if which == "modify_workflow_properties":
-            for key, payload in proto.modify_workflow_properties.upserted_memo.fields.items():
-                self.memo[key] = to_value(payload)
-            return None
+            upserted = {
+                key: to_value(payload)
+                for key, payload in proto.modify_workflow_properties.upserted_memo.fields.items()
+            }
+            self.memo.update(upserted)
+            return ModifyWorkflowProperties(upserted_memo=upserted)
         if which == "complete_workflow_execution":
             done = proto.complete_workflow_execution
             return CompleteWorkflow(

@@ -26,12 +26,14 @@ from .workflows import (
     CheckoutReordered,
     Child,
     Counter,
+    Deprecated,
     Order,
     Parent,
     Patched,
     PatchedRemoved,
     Sleeper,
     TerminatesChild,
+    UpsertsAndCancelsChild,
     Waits,
     charge,
     double,
@@ -75,6 +77,10 @@ def _runs(env: DurableEnvironment) -> list[tuple[type, list]]:  # type: ignore[t
     env.get_handle("sleepy-child").terminate()
     parent.result()
     out.append((TerminatesChild, parent.histories))
+    for workflow in (UpsertsAndCancelsChild, Deprecated):
+        handle = env.start(workflow.run)
+        handle.result()
+        out.append((workflow, handle.histories))
     return out
 
 
@@ -99,7 +105,7 @@ async def test_temporalios_replayer_replays_our_exported_histories(env: DurableE
             result = await replayer.replay_workflow(exported, raise_on_replay_failure=False)
             assert result.replay_failure is None, (workflow.__name__, result.replay_failure)
             replayed.append(workflow.__name__)
-    assert len(replayed) == 11  # Counter continued as new once: two runs
+    assert len(replayed) == 13  # Counter continued as new once: two runs
 
 
 def test_export_then_import_keeps_every_event(env: DurableEnvironment) -> None:
@@ -110,6 +116,51 @@ def test_export_then_import_keeps_every_event(env: DurableEnvironment) -> None:
             assert [getattr(e, "input", None) for e in back.events] == [
                 getattr(e, "input", None) for e in history.events
             ]
+
+
+def test_upserts_and_a_child_cancel_export_in_temporals_shape(env: DurableEnvironment) -> None:
+    env.register_workflow(Sleeper)
+    env.register_activity(double)
+    handle = env.run(UpsertsAndCancelsChild.run)
+    assert handle.result() == "done"
+    ours = handle.history.events
+    upsert = next(e for e in ours if e.kind == "UpsertWorkflowSearchAttributes")
+    memo = [e.upserted_memo for e in ours if e.kind == "WorkflowPropertiesModified"]
+    assert memo == [{"stage": "started"}, {"stage": "CancelledError"}]
+    doc = json.loads(to_temporal_json(handle.history))
+    types = [e["eventType"].removeprefix("EVENT_TYPE_") for e in doc["events"]]
+    assert types.count("UPSERT_WORKFLOW_SEARCH_ATTRIBUTES") == 1
+    assert types.count("WORKFLOW_PROPERTIES_MODIFIED") == 2
+    initiated = types.index("REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED")
+    delivered = types.index("EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED")
+    assert delivered > initiated
+    key = "requestCancelExternalWorkflowExecutionInitiatedEventAttributes"
+    attrs = doc["events"][initiated][key]
+    assert attrs["childWorkflowOnly"] is True
+    assert attrs["workflowExecution"]["workflowId"] == "upserts-child"
+    back_ref = doc["events"][delivered]["externalWorkflowExecutionCancelRequestedEventAttributes"]
+    assert int(back_ref["initiatedEventId"]) == initiated + 1
+    sa = doc["events"][types.index("UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")]
+    fields = sa["upsertWorkflowSearchAttributesEventAttributes"]["searchAttributes"]
+    assert list(fields["indexedFields"]) == ["CustomerId"]
+    back = from_temporal_json(to_temporal_json(handle.history), workflow_id=handle.id)
+    assert [e.kind for e in back.events] == [e.kind for e in ours]
+    again = next(e for e in back.events if e.kind == "UpsertWorkflowSearchAttributes")
+    assert again.search_attributes == upsert.search_attributes  # type: ignore[attr-defined]
+    assert Replayer(workflows=[UpsertsAndCancelsChild]).replay(back).divergences == ()
+
+
+def test_cancelling_a_workflow_that_is_not_a_child_is_refused_on_import(
+    env: DurableEnvironment,
+) -> None:
+    env.register_workflow(Sleeper)
+    env.register_activity(double)
+    handle = env.run(UpsertsAndCancelsChild.run)
+    handle.result()
+    text = to_temporal_json(handle.history).replace('"childWorkflowOnly": true', '"x": 1')
+    assert text != to_temporal_json(handle.history)
+    with pytest.raises(HistoryFormatError, match="not a child this run started"):
+        from_temporal_json(text, workflow_id=handle.id)
 
 
 def test_the_export_is_temporals_json(env: DurableEnvironment) -> None:

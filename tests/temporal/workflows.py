@@ -440,3 +440,21 @@ class LocalCancelled:
         except ActivityError as err:
             return f"{type(err.cause).__name__}"
         return "unreachable"
+
+
+@workflow.defn
+class UpsertsAndCancelsChild:
+    @workflow.run
+    async def run(self) -> str:
+        workflow.upsert_search_attributes(
+            [SearchAttributeKey.for_keyword("CustomerId").value_set("c-9")]
+        )
+        workflow.upsert_memo({"stage": "started"})
+        child = await workflow.start_child_workflow(Sleeper.run, id="upserts-child")
+        await workflow.sleep(5)
+        child.cancel()
+        try:
+            await child
+        except ChildWorkflowError as err:
+            workflow.upsert_memo({"stage": type(err.cause).__name__})
+        return "done"
