@@ -23,6 +23,7 @@ from temporalio.api.failure.v1 import Failure
 from ..activity import ActivityContext
 from ..engine._failure import decode_failure
 from ..errors import ApplicationError
+from ._async_completion import complete_later, task_token
 from ._convert import from_failure, to_payloads, to_values
 from ._instance import NAMESPACE, TASK_QUEUE
 from ._interceptors import intercepted
@@ -182,7 +183,8 @@ class TemporalActivity:
         error = future.exception()
         if error is not None:
             if isinstance(error, temporalio.activity._CompleteAsyncError):
-                return  # completes later, from outside (not supported: see docs/temporal.md)
+                complete_later(attempt)  # from outside: Client.get_async_activity_handle
+                return
             attempt.fail(to_engine_error(error, self.converter))
             return
         payloads = self.converter.payload_converter.to_payloads([future.result()])
@@ -205,8 +207,7 @@ class TemporalActivity:
             start_to_close_timeout=ours.start_to_close_timeout,
             started_time=ours.started_time,
             task_queue=self.task_queue,
-            task_token=f"{task.workflow_id}/{task.run_id}/{task.token.scheduled_event_id}/"
-            f"{ours.attempt}".encode(),
+            task_token=task_token(attempt),
             workflow_id=task.workflow_id,
             workflow_namespace=NAMESPACE,
             workflow_run_id=task.run_id,

@@ -27,6 +27,7 @@ from ..engine._runs import CANCELLED, COMPLETED, CONTINUED_AS_NEW, FAILED, Execu
 from ..errors import QueryError
 from ..errors import WorkflowAlreadyStartedError as _OurAlreadyStarted
 from ..fixtures._environment import DurableEnvironment
+from ._async_completion import AsyncActivityHandle
 from ._client_updates import UpdateMethods, UpdateWithStartMethods
 from ._definitions import is_temporal_activity
 from ._errors import UnsupportedTemporalFeatureError
@@ -340,6 +341,28 @@ class Client(UpdateWithStartMethods):
     ) -> WorkflowHandle:
         """A typed handle on a workflow by id (the run method only gives the result type)."""
         return self.get_workflow_handle(workflow_id, **options)
+
+    def get_async_activity_handle(
+        self,
+        *,
+        activity_id: str | None = None,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        task_token: bytes | None = None,
+    ) -> AsyncActivityHandle:
+        """A handle to complete, fail or heartbeat an activity that raised complete-async.
+
+        Name the activity by ``task_token`` (its ``activity.info().task_token``) or by
+        ``workflow_id`` and ``activity_id``.
+        """
+        return AsyncActivityHandle(
+            self._env.engine,
+            self.data_converter,
+            task_token=task_token,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            activity_id=activity_id,
+        )
 
     def __getattr__(self, name: str) -> Any:
         # Schedules, Nexus, activity and task-queue administration need a real server.

@@ -39,9 +39,11 @@ def schedule_command(
     A retry after a timer backoff arrives as a new command with its attempt and the first
     attempt's schedule time, which the schedule-to-close deadline counts from.
     """
-    original = act.original_schedule_time.ToNanoseconds() if act.HasField(
-        "original_schedule_time"
-    ) else None
+    original = (
+        act.original_schedule_time.ToNanoseconds()
+        if act.HasField("original_schedule_time")
+        else None
+    )
     return ScheduleLocalActivity(
         seq=act.seq,
         activity_id=act.activity_id,
@@ -52,8 +54,7 @@ def schedule_command(
         start_to_close_ns=_ns(act.start_to_close_timeout),
         # As for activities, Core gives a local activity without a policy the default one.
         retry_policy=retry_policy or RetryPolicy(),
-        local_retry_threshold_ns=_ns(act.local_retry_threshold)
-        or DEFAULT_LOCAL_RETRY_THRESHOLD_NS,
+        local_retry_threshold_ns=_ns(act.local_retry_threshold) or DEFAULT_LOCAL_RETRY_THRESHOLD_NS,
         attempt=act.attempt or 1,
         original_schedule_ns=original,
     )

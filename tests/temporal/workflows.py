@@ -458,3 +458,56 @@ class UpsertsAndCancelsChild:
         except ChildWorkflowError as err:
             workflow.upsert_memo({"stage": type(err.cause).__name__})
         return "done"
+
+
+# --- activities completed from outside -------------------------------------------------------
+
+#: Task tokens of the activities that asked to be completed from outside, in order.
+ASYNC_TOKENS: list[bytes] = []
+#: The heartbeat details each of those attempts started with.
+ASYNC_DETAILS: list[list[object]] = []
+
+
+@activity.defn
+async def completes_later(order_id: str) -> str:
+    ASYNC_TOKENS.append(activity.info().task_token)
+    ASYNC_DETAILS.append(list(activity.info().heartbeat_details))
+    activity.raise_complete_async()
+
+
+@activity.defn
+def completes_later_sync(order_id: str) -> str:
+    ASYNC_TOKENS.append(activity.info().task_token)
+    activity.raise_complete_async()
+
+
+@workflow.defn
+class AwaitsApproval:
+    """An activity another system completes (an approval desk), with a 1 h start-to-close."""
+
+    @workflow.run
+    async def run(self, order_id: str, sync: bool = False) -> str:
+        try:
+            return await workflow.execute_activity(
+                completes_later_sync if sync else completes_later,
+                order_id,
+                activity_id=f"approve-{order_id}",
+                start_to_close_timeout=timedelta(hours=1),
+                heartbeat_timeout=timedelta(minutes=10),
+                retry_policy=RetryPolicy(maximum_attempts=2),
+            )
+        except ActivityError as err:
+            return f"{type(err.cause).__name__}: {err.cause}"
+
+
+@workflow.defn
+class LocalCompletesLater:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            return await workflow.execute_local_activity(
+                completes_later, "x", start_to_close_timeout=SHORT
+            )
+        except ActivityError as err:
+            assert isinstance(err.cause, ApplicationError)
+            return f"{err.cause.type}"
