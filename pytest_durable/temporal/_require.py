@@ -7,6 +7,8 @@ import re
 
 #: The temporalio releases this front-end is built and tested against (``pip`` syntax).
 SUPPORTED_RANGE = ">=1.35,<2"
+#: The oldest release in the range; CI runs the Temporal tests on it and on the newest.
+LOWEST_VERSION = "1.35.0"
 _LOWEST = (1, 35)
 _BELOW = (2, 0)
 

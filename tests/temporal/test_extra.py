@@ -8,7 +8,12 @@ import sys
 
 import pytest
 
-from pytest_durable.temporal._require import SUPPORTED_RANGE, check_version, temporalio_version
+from pytest_durable.temporal._require import (
+    LOWEST_VERSION,
+    SUPPORTED_RANGE,
+    check_version,
+    temporalio_version,
+)
 
 
 @pytest.mark.parametrize(
@@ -75,3 +80,37 @@ def test_importing_the_front_end_without_temporalio_fails_with_the_extra() -> No
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert "pip install 'pytest-durable[temporal]'" in completed.stdout
+
+
+def test_an_installed_version_outside_the_range_is_refused_where_temporalio_is_needed() -> None:
+    script = (
+        "import importlib.metadata as md\n"
+        "real = md.version\n"
+        "md.version = lambda name: '1.34.2' if name == 'temporalio' else real(name)\n"
+        "from pytest_durable import DurableEnvironment\n"
+        "import pytest_durable.temporal as t\n"
+        "for load in (lambda: t.WorkflowEnvironment, lambda: t.Replayer):\n"
+        "    try:\n"
+        "        load()\n"
+        "    except ImportError as exc:\n"
+        "        print(exc)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 2
+    expected = "temporalio 1.34.2 is installed, but pytest-durable supports temporalio "
+    for line in lines:
+        assert expected + SUPPORTED_RANGE in line
+
+
+def test_the_supported_range_is_the_extras_and_starts_at_the_lowest_tested_version() -> None:
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    extras = project["project"]["optional-dependencies"]
+    assert extras["temporal"] == [f"temporalio{SUPPORTED_RANGE}"]
+    assert SUPPORTED_RANGE.startswith(">=" + LOWEST_VERSION.removesuffix(".0"))
+    check_version(LOWEST_VERSION)
