@@ -12,6 +12,7 @@ from temporalio.worker import Replayer as SdkReplayer
 from temporalio.worker import UnsandboxedWorkflowRunner
 
 from pytest_durable import DurableEnvironment, HistoryFormatError, NondeterminismError
+from pytest_durable.errors import WorkflowTaskFailedError
 from pytest_durable.temporal import Replayer, from_temporal_json, to_temporal_json
 
 from .workflows import (
@@ -19,6 +20,7 @@ from .workflows import (
     LocalCancelled,
     LocalFails,
     LocalRetries,
+    LocalThenBug,
     LocalTimesOut,
     double,
     flaky_local,
@@ -223,3 +225,14 @@ def test_time_skips_over_a_local_activitys_timeouts(env: DurableEnvironment) -> 
     started = env.now()
     assert env.run(LocalTimesOut.run).result() == "TimeoutError"
     assert env.now() - started >= timedelta(seconds=10)
+
+
+def test_a_bug_after_a_local_activity_discards_the_task_and_its_marker(
+    env: DurableEnvironment,
+) -> None:
+    handle = env.start(LocalThenBug.run)
+    with pytest.raises(WorkflowTaskFailedError, match="a bug after the local activity"):
+        handle.result()
+    # As on Temporal: the failed task records nothing, its marker included; the run stays open.
+    assert [e.kind for e in handle.history.events] == ["WorkflowExecutionStarted"]
+    assert handle.describe().status == "running"

@@ -511,3 +511,11 @@ class LocalCompletesLater:
         except ActivityError as err:
             assert isinstance(err.cause, ApplicationError)
             return f"{err.cause.type}"
+
+
+@workflow.defn
+class LocalThenBug:
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.execute_local_activity(flaky_local, 1, start_to_close_timeout=SHORT)
+        raise ValueError("a bug after the local activity")
