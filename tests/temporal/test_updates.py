@@ -24,6 +24,7 @@ from pytest_durable import DurableEnvironment
 from pytest_durable.errors import UnknownUpdateError, WorkflowTaskFailedError
 from pytest_durable.temporal import (
     Replayer,
+    UnsupportedTemporalFeatureError,
     Worker,
     WorkflowEnvironment,
     from_temporal_json,
@@ -290,3 +291,15 @@ async def test_update_with_start_starts_or_uses_the_open_workflow() -> None:
                 )
             with pytest.raises(Exception, match="no Worker polls"):
                 await refused.workflow_handle()
+            delayed = WithStartWorkflowOperation(
+                Cart.run,
+                "jo",
+                id="later",
+                task_queue="carts",
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                start_delay=timedelta(hours=1),
+            )
+            with pytest.raises(UnsupportedTemporalFeatureError, match="start_delay"):
+                await env.client.execute_update_with_start_workflow(
+                    Cart.total, start_workflow_operation=delayed
+                )
