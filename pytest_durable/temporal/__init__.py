@@ -15,16 +15,17 @@ from ._errors import UnsupportedTemporalFeatureError
 from ._require import SUPPORTED_RANGE
 
 if TYPE_CHECKING:
-    from ._client import Client, Worker, WorkflowEnvironment, WorkflowHandle
+    from ._client import Client, WorkflowEnvironment, WorkflowHandle
     from ._history import to_temporal_json, to_workflow_history
     from ._history_import import from_temporal_json, from_workflow_history
     from ._replayer import Replayer
+    from ._worker import Worker
 
 #: Names that need temporalio, by the module that holds them: loaded (and the version checked)
 #: on first use.
 _LAZY = {
     "Client": "_client",
-    "Worker": "_client",
+    "Worker": "_worker",
     "WorkflowEnvironment": "_client",
     "WorkflowHandle": "_client",
     "Replayer": "_replayer",

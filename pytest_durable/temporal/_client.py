@@ -29,9 +29,8 @@ from ..errors import WorkflowAlreadyStartedError as _OurAlreadyStarted
 from ..fixtures._environment import DurableEnvironment
 from ._async_completion import AsyncActivityHandle
 from ._client_updates import UpdateMethods, UpdateWithStartMethods
-from ._definitions import is_temporal_activity
 from ._errors import UnsupportedTemporalFeatureError
-from ._frontend import TemporalWorkflowHandle, encode, register_activity, workflow_definition
+from ._frontend import TemporalWorkflowHandle, encode
 from ._frontend import start as start_run
 from ._instance import NAMESPACE
 
@@ -484,22 +483,54 @@ def _pending_activities(events: Sequence[ev.Event]) -> list[ev.ActivityTaskSched
     return list(open_.values())
 
 
+#: temporalio's environment options that configure its client.
+_CLIENT_OPTIONS = (
+    "namespace",
+    "data_converter",
+    "interceptors",
+    "plugins",
+    "default_workflow_query_reject_condition",
+)
+#: temporalio's environment options that say how to start or reach its server (besides the
+#: ``dev_server_*`` and ``test_server_*`` ones).
+_SERVER_OPTIONS = frozenset(
+    {
+        "retry_config",
+        "rpc_metadata",
+        "identity",
+        "tls",
+        "ip",
+        "port",
+        "download_dest_dir",
+        "ui",
+        "ui_port",
+        "runtime",
+        "search_attributes",
+    }
+)
+
+
 class WorkflowEnvironment:
     """A Temporal-style test environment on the in-process engine.
 
     Replaces ``temporalio.testing.WorkflowEnvironment``: ``await
     WorkflowEnvironment.start_time_skipping()`` (or ``start_local()``), then ``env.client``,
     ``env.sleep()``, ``env.get_current_time()``; workers register per task queue with
-    :class:`Worker`. Keyword arguments are :class:`DurableEnvironment`'s.
+    :class:`Worker`. Keyword arguments are :class:`DurableEnvironment`'s, and temporalio's
+    (see :meth:`start_time_skipping`).
     """
 
     def __init__(self, env: DurableEnvironment | None = None, **options: Any) -> None:
+        client_options = {k: options.pop(k) for k in _CLIENT_OPTIONS if k in options}
+        for name in list(options):
+            if name in _SERVER_OPTIONS or name.startswith(("dev_server_", "test_server_")):
+                del options[name]  # how temporalio would start and reach its server: no server
         self.env = env if env is not None else DurableEnvironment(**options)
         #: What the Temporal environment this one stands for reports: True for
         #: :meth:`start_time_skipping` (the test server), False for :meth:`start_local` (the dev
         #: server), so a test's branch for either runs. Time is virtual in both.
         self.supports_time_skipping = True
-        self.client = Client(self)
+        self.client = Client(self, **client_options)
         #: task queue -> workflow type names its workers registered.
         self.queues: dict[str, set[str]] = {}
         #: workflow type name -> the task queue it was registered on.
@@ -508,7 +539,14 @@ class WorkflowEnvironment:
 
     @classmethod
     async def start_time_skipping(cls, **options: Any) -> WorkflowEnvironment:
-        """A new environment (time is always virtual and skipped while workflows wait)."""
+        """A new environment (time is always virtual and skipped while workflows wait).
+
+        Takes temporalio's keyword arguments too: the client's (``data_converter``,
+        ``namespace``, ``interceptors``, ``plugins``...) build ``env.client`` as
+        :class:`Client` does, and those that say how to start or reach a server (``port``,
+        ``ui``, ``runtime``, ``retry_config``, ``tls``, ``dev_server_*``, ``test_server_*``...)
+        are accepted and have nothing to do. The others are :class:`DurableEnvironment`'s.
+        """
         return cls(**options)
 
     @classmethod
@@ -556,127 +594,3 @@ class WorkflowEnvironment:
                 type="NotFoundError",
             )
         return self.env.engine.workflow_definition(name)
-
-
-class Worker:
-    """Registers workflows and activities on a task queue, as ``temporalio.worker.Worker`` does.
-
-    ``Worker(env.client, task_queue=..., workflows=[...], activities=[...])``, used as ``async
-    with`` or through ``run()``. Activities are found by name across workers (Temporal routes
-    them by task queue). Worker interceptors (``temporalio.worker.Interceptor``) wrap its
-    workflows (temporalio's own workflow interceptor classes) and activities; the sandbox a
-    ``workflow_runner`` names keeps its restrictions. Options that need a real worker process
-    are accepted and ignored, except Nexus handlers, which are refused.
-    """
-
-    def __init__(
-        self,
-        client: Client,
-        *,
-        task_queue: str,
-        workflows: Sequence[type] = (),
-        activities: Sequence[Callable[..., Any]] = (),
-        interceptors: Sequence[Any] = (),
-        nexus_service_handlers: Sequence[Any] = (),
-        workflow_runner: Any = None,
-        workflow_failure_exception_types: Sequence[type[BaseException]] = (),
-        **_options: Any,
-    ) -> None:
-        for interceptor in interceptors:
-            if not isinstance(interceptor, temporalio.worker.Interceptor):
-                raise _unsupported(
-                    f"the interceptor {type(interceptor).__name__}, which is not a "
-                    "temporalio.worker.Interceptor (client interceptors need a server),"
-                )
-        if nexus_service_handlers:
-            raise _unsupported("Nexus services")
-        if not isinstance(client, Client):
-            raise TypeError(
-                "pytest_durable.temporal.Worker needs the client of a "
-                "pytest_durable.temporal.WorkflowEnvironment (env.client)"
-            )
-        self.client = client
-        self.task_queue = task_queue
-        self._workflows = list(workflows)
-        self._activities = list(activities)
-        self._runner = _runner_name(workflow_runner, client._env.temporal_runner)
-        self._sdk_runner = workflow_runner
-        self._interceptors = tuple(interceptors)
-        self._failure_types = tuple(workflow_failure_exception_types)
-        # The worker's workflows and activities use its client's data converter, as temporalio's.
-        converter = client.data_converter
-        default = temporalio.converter.DataConverter.default
-        self._converter = None if converter is default else converter
-        self._running = False
-
-    def _register(self) -> None:
-        environment = self.client._environment
-        env = environment.env
-        names = environment.queues.setdefault(self.task_queue, set())
-        for wf in self._workflows:
-            definition = workflow_definition(
-                env,
-                wf,
-                runner=self._runner,
-                converter=self._converter,
-                failure_exception_types=self._failure_types,
-                interceptors=self._interceptors,
-                task_queue=self.task_queue,
-                sdk_runner=self._sdk_runner,
-            )
-            names.add(definition.name)
-            environment.queue_of.setdefault(definition.name, self.task_queue)
-        for fn in self._activities:
-            if is_temporal_activity(fn):
-                register_activity(
-                    env,
-                    fn,
-                    self._converter,
-                    interceptors=self._interceptors,
-                    task_queue=self.task_queue,
-                )
-            else:
-                env.register_activity(fn)
-        self._running = True
-
-    async def __aenter__(self) -> Worker:
-        self._register()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.shutdown()
-
-    async def run(self) -> None:
-        """Register, then serve until :meth:`shutdown` (the engine does the polling)."""
-        import asyncio
-
-        self._register()
-        self._stopped = asyncio.Event()
-        await self._stopped.wait()
-
-    async def shutdown(self) -> None:
-        """Stop serving the task queue."""
-        if self._running:
-            self._running = False
-            self.client._environment.queues.pop(self.task_queue, None)
-        stopped = getattr(self, "_stopped", None)
-        if stopped is not None:
-            stopped.set()
-
-    @property
-    def is_running(self) -> bool:
-        """Whether the worker serves its task queue."""
-        return self._running
-
-
-def _runner_name(runner: Any, default: str) -> str:
-    if runner is None:
-        return default
-    from temporalio.worker import UnsandboxedWorkflowRunner
-    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
-
-    if isinstance(runner, UnsandboxedWorkflowRunner):
-        return "unsandboxed"
-    if isinstance(runner, SandboxedWorkflowRunner):
-        return "sandboxed"
-    raise _unsupported(f"the custom workflow runner {type(runner).__name__}")

@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic
@@ -181,3 +181,26 @@ def test_what_a_client_cannot_do_here_is_refused_by_name() -> None:
         assert Client(**config).config()["namespace"] == "default"
     finally:
         asyncio.run(env.shutdown())
+
+
+@pytest.mark.asyncio
+async def test_temporalios_environment_options_build_the_client_or_have_nothing_to_do() -> None:
+    start = datetime(2031, 5, 1, tzinfo=UTC)
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=shouting,
+        test_server_download_version="1.2.3",
+        port="7233",
+        start_time=start,  # ours
+    )
+    async with env, Worker(env.client, task_queue="q", workflows=[Greeter], activities=[echo]):
+        assert env.client.data_converter is shouting
+        assert await env.get_current_time() == start
+        result = await env.client.execute_workflow(Greeter.run, Shout("x"), id="g", task_queue="q")
+        assert result == Shout("HELLO X, HELLO X")
+    local = await WorkflowEnvironment.start_local(
+        namespace="team", ui=True, dev_server_download_version="v1.7.4"
+    )
+    async with local:
+        assert local.client.namespace == "team"
+        with pytest.raises(TypeError, match="no_such_option"):
+            await WorkflowEnvironment.start_local(no_such_option=1)
