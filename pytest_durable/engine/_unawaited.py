@@ -25,19 +25,6 @@ def _references(entries: list[_Entry]) -> list[int]:
     return [sys.getrefcount(coro) for coro, _, _ in entries]
 
 
-def _unstarted(entries: list[_Entry]) -> list[_Entry]:
-    """The entries whose coroutine never started (awaited ones are suspended or done).
-
-    A function of its own so that no reference to a coroutine outlives the scan.
-    """
-    found = []
-    for entry in entries:
-        coro: Any = entry[0]  # a native coroutine (CoroutineType)
-        if coro.cr_frame is not None and not coro.cr_suspended and not coro.cr_running:
-            found.append(entry)
-    return found
-
-
 def _calibrate() -> int:
     """How many references :func:`_references` sees for a coroutine only the list holds.
 
@@ -75,7 +62,13 @@ class UnawaitedCalls:
         self.entries = []
         # Most were awaited (started: now suspended or done); only a coroutine that never
         # started can be forgotten, and only those are worth counting references to.
-        unstarted = _unstarted(entries)
+        unstarted = []
+        coro: Any = None  # a native coroutine (CoroutineType)
+        for entry in entries:
+            coro = entry[0]
+            if coro.cr_frame is not None and not coro.cr_suspended and not coro.cr_running:
+                unstarted.append(entry)
+        coro = None  # a reference held here would hide a forgotten coroutine
         if not unstarted:
             return None
         counts = _references(unstarted)
