@@ -7,8 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from pytest_durable import DurableEnvironment
+
+# The suite's properties check behaviour, not speed: a loaded machine (CI runs the suite on two
+# workers) must not fail an example on Hypothesis's 200 ms per-example deadline.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 """Every test environment's virtual clock starts here, so expected times read plainly."""
