@@ -28,6 +28,7 @@ SUITES = [
     "examples",
     "plugin",
     "faults",
+    "properties",
     "recorded",
     "temporal",
 ]
