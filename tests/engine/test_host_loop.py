@@ -241,3 +241,47 @@ def test_a_cancellation_request_keeps_its_place_among_simultaneous_outcomes() ->
         "WorkflowExecutionCancelRequested",
     ]
     assert fifo == list(reversed(reversed_order))
+
+
+@workflow.defn
+class SignalledWhileWaiting:
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        result = await workflow.execute_activity(
+            step, "a", start_to_close_timeout=timedelta(seconds=30)
+        )
+        return [*self.notes, result]
+
+    @workflow.signal
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+def test_a_signal_is_recorded_ahead_of_results_waiting_for_the_same_task() -> None:
+    from pytest_durable.faults import FaultPlan, SendSignal
+
+    plan = FaultPlan((SendSignal(signal="note", args=("hi",), at=timedelta(seconds=5)),))
+
+    def run(tie_break: object) -> tuple[list[str], list[str]]:
+        with DurableEnvironment(seed=1) as env:
+            env.mock_activity(step, returns="done", delay=timedelta(seconds=5))
+            env.loop.tie_break = tie_break  # type: ignore[assignment]
+            handle = env.run(SignalledWhileWaiting.run, faults=plan)
+            kinds = [e.kind for e in handle.history.events]
+            return kinds, handle.result()
+
+    fifo = run(None)
+    # The outcome fires first under the reversed order; the history is the same: the signal,
+    # then the activity's events, in one task (its handler runs before the code resumes).
+    assert run(reverse) == fifo
+    kinds, result = fifo
+    assert result == ["hi", "done"]
+    signalled = kinds.index("WorkflowExecutionSignaled")
+    assert kinds[signalled + 1 : signalled + 4] == [
+        "ActivityTaskStarted",
+        "ActivityTaskCompleted",
+        "WorkflowTaskCompleted",
+    ]
