@@ -236,6 +236,18 @@ _lock = threading.Lock()
 _installed_late = False
 #: Whether the ``time`` functions and ``datetime.now`` may be wrapped (None: not decided yet).
 _clock_patchable: bool | None = None
+#: Every module whose functions or classes the guard wraps.
+_MODULES: Final = frozenset(
+    [
+        *_FUNCTIONS,
+        *(module for module, _ in _EFFECTS),
+        *(module for module, _, _ in _METHODS),
+        "random",
+        "freezegun.api",
+    ]
+)
+#: Which of :data:`_MODULES` were loaded when :func:`install_functions` last ran.
+_scanned: frozenset[str] = frozenset()
 
 
 def install_functions() -> None:
@@ -245,8 +257,9 @@ def install_functions() -> None:
     bind the wrappers even with ``from uuid import uuid4``; a module imported after it (say
     ``secrets``) is wrapped by the next :func:`install`.
     """
-    global _clock_patchable
+    global _clock_patchable, _scanned
     with _lock:
+        _scanned = _MODULES.intersection(sys.modules)
         if _clock_patchable is None:
             _clock_patchable = _make_way_for_time_machine()
         for module_name, calls in _FUNCTIONS.items():
@@ -278,9 +291,28 @@ def install() -> None:
     Engines with the guard on call this when they are made; it also wraps again a function
     someone put back meanwhile (freezegun restores ``time.time`` when it stops).
     """
+    if _installed_late and _up_to_date():
+        return
     install_functions()
     if not _installed_late:
         _install_the_rest()
+
+
+def _up_to_date() -> bool:
+    """Whether :func:`install_functions` would change nothing now, checked cheaply.
+
+    That is so when no guarded module was imported since its last scan and the clocks, the only
+    functions put back behind the guard's back (by freezegun when it stops), are still wrapped.
+    Engines are made by the thousand in a suite: this keeps the full scan out of each.
+    """
+    if _MODULES.intersection(sys.modules) != _scanned:
+        return False
+    if _clock_patchable:
+        clock = sys.modules["time"]
+        for name in _FUNCTIONS["time"]:
+            if not getattr(getattr(clock, name), "__durable_guard__", False):
+                return False
+    return True
 
 
 def _install_the_rest() -> None:
