@@ -590,3 +590,21 @@ def test_installing_twice_changes_nothing() -> None:
     assert getattr(time.time, "__durable_guard__", False)
     assert time.time.__name__ == "time"
     assert datetime.now.__name__ == "now"
+
+
+def test_a_new_engine_wraps_a_clock_put_back_and_a_module_imported_since(
+    monkeypatch: pytest.MonkeyPatch, make_env: Callable[..., DurableEnvironment]
+) -> None:
+    make_env()
+    assert getattr(time.time, "__durable_guard__", False)
+    # A clock put back unwrapped (freezegun does this when it stops) is wrapped again.
+    monkeypatch.setattr(time, "time", time.time.__wrapped__)
+    make_env()
+    assert getattr(time.time, "__durable_guard__", False)
+    # A guarded module imported after the last scan is wrapped by the next engine.
+    monkeypatch.delitem(sys.modules, "secrets")
+    make_env()
+    fresh = SimpleNamespace(token_hex=secrets.token_hex.__wrapped__)
+    monkeypatch.setitem(sys.modules, "secrets", fresh)
+    make_env()
+    assert getattr(fresh.token_hex, "__durable_guard__", False)
