@@ -49,13 +49,19 @@ def _load_workflow(spec: str) -> object:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    pairs = _compensation_pairs(args.compensation or [])
+    if pairs and not args.html:
+        raise SystemExit(
+            "error: --compensation marks compensations in the HTML timeline: add --html OUT"
+        )
     history = History.load(args.file)
     if args.html:
         from .fixtures._html import render_html
 
         out = Path(args.html)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_html([history], title=args.file), encoding="utf-8")
+        page = render_html([history], compensations=pairs, title=args.file)
+        out.write_text(page, encoding="utf-8")
         print(f"wrote {out}")
         return EXIT_OK
     if args.json:
@@ -67,6 +73,19 @@ def _cmd_show(args: argparse.Namespace) -> int:
         )
         print(history.timeline())
     return EXIT_OK
+
+
+def _compensation_pairs(specs: Sequence[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for spec in specs:
+        step, sep, undo = spec.partition("=")
+        if not sep or not step.strip() or not undo.strip():
+            raise SystemExit(
+                f"error: --compensation {spec!r} must look like 'STEP=UNDO', the activity "
+                "types of a step and of its compensation, e.g. --compensation charge=refund"
+            )
+        pairs[step.strip()] = undo.strip()
+    return pairs
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
@@ -116,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print the canonical JSON instead")
     show.add_argument(
         "--html", metavar="OUT", help="write a self-contained HTML timeline to OUT instead"
+    )
+    show.add_argument(
+        "--compensation",
+        action="append",
+        metavar="STEP=UNDO",
+        help="with --html: mark the activity type UNDO as the compensation of STEP, as "
+        "assert_compensations names them (repeatable)",
     )
     show.set_defaults(func=_cmd_show)
 

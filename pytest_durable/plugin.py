@@ -396,6 +396,8 @@ def pytest_runtest_makereport(
             item.nodeid,
             env.histories(),
             env.attempts,
+            faults=env.fault_log,
+            compensations=env.compensation_pairs,
         )
         report.sections.append(("durable html timeline", f"written to {path}\n"))
     if report.when == "teardown":
