@@ -44,6 +44,12 @@ from pytest_durable import _guard as guard
 
 HERE = os.path.relpath(__file__)
 
+# These tests call datetime.utcnow() on purpose; Python 3.12 deprecates it, and the suite turns
+# warnings into errors.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:datetime.datetime.utcnow\\(\\) is deprecated:DeprecationWarning"
+)
+
 
 def _where(fn: Callable[..., Any]) -> str:
     """Where the one-line body of ``fn`` is, as the guard names it."""
