@@ -280,6 +280,8 @@ def install_functions() -> None:
                 setattr(module, name, _wrap_effect(current, effect))
         for (module_name, class_name, name), effect in _METHODS.items():
             cls = getattr(sys.modules.get(module_name), class_name, None)
+            if cls is None:  # its module is not loaded yet (None has an __init__ too)
+                continue
             current = getattr(cls, name, None)
             if current is not None and not getattr(current, "__durable_guard__", False):
                 setattr(cls, name, _wrap_effect(current, effect))
