@@ -14,15 +14,18 @@ import heapq
 import itertools
 import math
 import selectors
+import socket
 import time
+import types
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from ..errors import InvalidArgumentError
 
 _T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 
 class TimerHandle(ABC):
@@ -185,28 +188,53 @@ class LoopIdle(Exception):
         self.bound_reached = bound_reached
 
 
-class _VirtualSelector(selectors.BaseSelector):
-    """Wraps the real selector: a wait is a time jump unless real I/O or threads are in flight."""
+_NOTHING_WATCHED: Mapping[Any, selectors.SelectorKey] = types.MappingProxyType({})
+"""What a selector that never opened its real one watches."""
 
-    def __init__(self, real: selectors.BaseSelector, loop: VirtualTimeLoop) -> None:
-        self._real = real
+
+class _VirtualSelector(selectors.BaseSelector):
+    """Wraps the real selector: a wait is a time jump unless real I/O or threads are in flight.
+
+    The real selector (an ``epoll`` descriptor) is opened with the first descriptor registered:
+    most environments never watch one, and a wait with nothing to watch is a time jump or
+    ``select(0)``, which an empty selector answers with nothing.
+    """
+
+    def __init__(self, loop: VirtualTimeLoop) -> None:
+        self._real: selectors.BaseSelector | None = None
         self._loop = loop
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
-        self._loop._mark_real_work()
-        return self._real.register(fileobj, events, data)
+        loop = self._loop
+        # A watched descriptor may make the loop wait for real: a thread must be able to wake it.
+        loop._open_self_pipe()
+        loop._mark_real_work()
+        real = self._real
+        if real is None:
+            real = self._real = selectors.DefaultSelector()
+        return real.register(fileobj, events, data)
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        if self._real is None:
+            raise KeyError(f"{fileobj!r} is not registered")
         return self._real.unregister(fileobj)
 
     def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        if self._real is None:
+            raise KeyError(f"{fileobj!r} is not registered")
         return self._real.modify(fileobj, events, data)
 
-    def get_map(self) -> Any:
-        return self._real.get_map()
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._real.get_map() if self._real is not None else _NOTHING_WATCHED
 
     def close(self) -> None:
-        self._real.close()
+        if self._real is not None:
+            self._real.close()
+
+    def _poll(self, timeout: float) -> list[tuple[selectors.SelectorKey, int]]:
+        """The real selector's ``select``; nothing is ready when nothing was ever watched."""
+        real = self._real
+        return real.select(timeout) if real is not None else []
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         loop = self._loop
@@ -215,9 +243,9 @@ class _VirtualSelector(selectors.BaseSelector):
         due = loop.next_due_ns()
         if due is not None and due <= now:
             loop._schedule_fire()
-            return self._real.select(0)
+            return self._poll(0)
         if timeout is not None and timeout <= 0:
-            return self._real.select(0)
+            return self._poll(0)
         if loop.settling:
             raise LoopIdle(blocked_forever=False)
         target = due
@@ -240,7 +268,7 @@ class _VirtualSelector(selectors.BaseSelector):
             started = loop._real_mark_ns
             if started is None:
                 started = time.monotonic_ns()
-            ready = self._real.select(wait)
+            ready = self._poll(wait)
             ended = time.monotonic_ns()
             loop._real_mark_ns = ended
             step = now + (ended - started)
@@ -266,7 +294,7 @@ class _VirtualSelector(selectors.BaseSelector):
         clock.advance_to(target)
         if due is not None and due <= target:
             loop._schedule_fire()
-        return self._real.select(0)
+        return self._poll(0)
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
@@ -279,10 +307,13 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     ``bound_reached`` (a runaway workflow), where ``jump_limit_ns`` would jump up to the limit.
     """
 
+    _selector: _VirtualSelector
+    _ssock: socket.socket | None
+    _csock: socket.socket | None
+
     def __init__(self, clock: VirtualClock) -> None:
-        super().__init__()
+        super().__init__(_VirtualSelector(self))
         self.clock = clock
-        self._selector = _VirtualSelector(self._selector, self)  # type: ignore[has-type]
         # Timers within a microsecond fire together; keeps float loop time safe at 10+ years.
         self._clock_resolution = 1e-6
         self.jump_limit_ns: int | None = None
@@ -392,10 +423,39 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
                 timer.cancelled = True
                 timer.callback(*timer.args)
 
+    # --- the self-pipe: opened when the loop may first wait for real ---------------------------
+
+    def _make_self_pipe(self) -> None:
+        """Called by asyncio as the loop is made: the pipe is left for :meth:`_open_self_pipe`.
+
+        Another thread wakes a loop waiting in ``select`` by writing to it. This loop waits
+        only while real work is in flight (a thread it started, a watched descriptor); most
+        environments start none, and a socket pair cost a fifth of making one and closing it.
+        Until the pipe exists, ``call_soon_threadsafe`` still queues its callback (asyncio
+        skips the write), and the loop, which then never waits, runs it at its next turn.
+        """
+        self._ssock = self._csock = None
+
+    def _open_self_pipe(self) -> None:
+        """Make the self-pipe now, before anything can make the loop wait for real."""
+        if self._ssock is None and not self.is_closed():
+            super()._make_self_pipe()  # type: ignore[misc]
+
+    def _close_self_pipe(self) -> None:
+        if self._ssock is not None:
+            super()._close_self_pipe()  # type: ignore[misc]
+
+    def add_signal_handler(
+        self, sig: int, callback: Callable[[*_Ts], object], *args: *_Ts
+    ) -> None:
+        self._open_self_pipe()  # the signal's wake-up is written to the pipe
+        super().add_signal_handler(sig, callback, *args)
+
     def run_in_executor(  # type: ignore[override]
         self, executor: Executor | None, func: Callable[..., _T], *args: Any
     ) -> asyncio.Future[_T]:
         self._mark_real_work()
+        self._open_self_pipe()  # the thread's result is handed over with call_soon_threadsafe
         future = super().run_in_executor(executor, func, *args)
         self._threads_in_flight += 1
         future.add_done_callback(self._thread_done)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -154,5 +156,69 @@ def test_a_workflow_runs_on_the_real_clock_with_an_ordinary_event_loop() -> None
         assert fired.time_ns - started.time_ns >= 20_000_000
         assert history[0].time_ns >= before
         engine.close()
+    finally:
+        loop.close()
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+needs_proc = pytest.mark.skipif(
+    not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd (Linux)"
+)
+
+
+@needs_proc
+def test_the_host_loop_opens_descriptors_only_once_it_may_wait_for_real() -> None:
+    before = _open_descriptors()
+    loop = VirtualClock(START).new_event_loop()
+    try:
+        # Virtual waits need no selector and no self-pipe: none is opened for them.
+        loop.run_until_complete(asyncio.sleep(60))
+        assert _open_descriptors() == before
+        assert not loop.real_work_in_flight()
+        # A thread hands its result back through the self-pipe, which a waiting loop watches.
+        assert loop.run_until_complete(asyncio.to_thread(sum, [1, 2])) == 3
+        assert _open_descriptors() == before + 3  # the selector and the pipe's two ends
+        assert not loop.real_work_in_flight()  # the loop's own pipe is not real work
+        loop.run_until_complete(asyncio.sleep(60))
+        assert loop.clock.now_ns() == START + 120 * S  # and time still jumps
+    finally:
+        loop.close()
+    assert _open_descriptors() == before
+
+
+@needs_proc
+def test_a_closed_host_loop_opens_nothing_and_one_never_used_closes_cleanly() -> None:
+    before = _open_descriptors()
+    unused = VirtualClock(START).new_event_loop()
+    unused.close()
+    unused.close()  # closing twice is harmless, as for any asyncio loop
+    with pytest.raises(RuntimeError, match="closed"):
+        unused.run_in_executor(None, sum, [1])
+    assert _open_descriptors() == before
+    loop = VirtualClock(START).new_event_loop()
+    try:
+        # Nothing was ever watched: the selector answers as an empty one would.
+        assert len(loop._selector.get_map()) == 0
+        with pytest.raises(KeyError):
+            loop._selector.unregister(0)
+        with pytest.raises(KeyError):
+            loop._selector.modify(0, 1)
+        assert loop.remove_reader(0) is False
+    finally:
+        loop.close()
+
+
+def test_a_signal_handler_on_the_host_loop_gets_the_self_pipe_it_wakes_through() -> None:
+    loop = VirtualClock(START).new_event_loop()
+    caught: list[str] = []
+    try:
+        loop.add_signal_handler(signal.SIGUSR1, caught.append, "usr1")
+        signal.raise_signal(signal.SIGUSR1)
+        loop.run_until_complete(asyncio.sleep(0))
+        assert caught == ["usr1"]
+        assert loop.remove_signal_handler(signal.SIGUSR1)
     finally:
         loop.close()
