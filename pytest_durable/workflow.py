@@ -7,7 +7,6 @@ through its event loop) and raises :class:`~pytest_durable.errors.NotInWorkflowE
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import logging
 import random as _random_module
@@ -19,6 +18,7 @@ from typing import Any, Generic, NoReturn, ParamSpec, TypeVar, TypeVarTuple, ove
 
 from .common import RetryPolicy, call_arguments, to_ns
 from .engine._definitions import (
+    ACTIVITY_ATTR,
     WORKFLOW_ATTR,
     QueryDefinition,
     SignalDefinition,
@@ -28,7 +28,7 @@ from .engine._definitions import (
     defined_workflows,
     workflow_definition,
 )
-from .engine._loop import WorkflowEventLoop, track_coroutine
+from .engine._loop import WorkflowEventLoop, tracking
 from .engine._payload import Signature, decode, encode
 from .engine._runtime import (
     ActivityCall,
@@ -315,14 +315,7 @@ def _must_be_awaited(
 
     The workflow fails the run if one is never awaited (see :mod:`.engine._unawaited`).
     """
-    what = f"workflow.{fn.__name__}(...)"
-
-    @functools.wraps(fn)
-    def call(*args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, _R]:
-        coro = fn(*args, **kwargs)
-        track_coroutine(coro, what)
-        return coro
-
+    call = tracking(fn, f"workflow.{fn.__name__}(...)")
     mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+
     return mark(call) if mark is not None else call
 
@@ -630,18 +623,24 @@ def _start_activity(
 
     Positional: passing ten keywords on, once per activity call, costs more than the checks.
     """
-    runtime = _runtime()
-    name, definition = _activity_type(activity)
+    # _runtime() and _activity_type() written out: this runs for every activity call.
+    loop = asyncio._get_running_loop()
+    runtime = loop.runtime if type(loop) is WorkflowEventLoop else _runtime()  # raises there
+    definition = getattr(activity, ACTIVITY_ATTR, None)
+    if definition is not None:
+        name = definition.name
+    else:
+        name, definition = _activity_type(activity)
     values = arg if args is None else call_arguments(arg, args, what=f"activity {name!r}")
     options = ActivityOptions.create(
         name,
-        activity_id=activity_id,
-        task_queue=task_queue,
-        schedule_to_close_timeout=schedule_to_close_timeout,
-        schedule_to_start_timeout=schedule_to_start_timeout,
-        start_to_close_timeout=start_to_close_timeout,
-        heartbeat_timeout=heartbeat_timeout,
-        retry_policy=retry_policy,
+        activity_id,
+        task_queue,
+        schedule_to_close_timeout,
+        schedule_to_start_timeout,
+        start_to_close_timeout,
+        heartbeat_timeout,
+        retry_policy,
     )
     return runtime.workflow_start_activity(
         ActivityCall(name, definition, values, options, result_type)

@@ -16,7 +16,7 @@ worker). In each case the server's timeouts decide what happens next, as in prod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ._store import RunKey
@@ -110,7 +110,17 @@ class ServerSide(Protocol):
 class ActivityChannel:
     """Carries tasks from the server to the worker and reports back; holds the task queue."""
 
-    __slots__ = ("_lost", "paused", "queue", "server", "worker")
+    __slots__ = (
+        "_lost",
+        "completed",
+        "failed",
+        "heartbeat",
+        "paused",
+        "queue",
+        "server",
+        "started",
+        "worker",
+    )
 
     def __init__(self, server: ServerSide, worker: ActivityWorker) -> None:
         self.server = server
@@ -119,6 +129,17 @@ class ActivityChannel:
         self.paused = False
         self.queue: list[ActivityTask] = []
         self._lost: set[Token] = set()
+        # Worker -> server: the reports go to the server's own methods, with nothing in
+        # between until a fault hook has something to intercept (see :meth:`lose_outcome`):
+        # every activity attempt reports at least twice, and a hop each is measurable.
+        #: A worker picked the attempt up; its start time, or None if the token is stale.
+        self.started: Callable[[Token], int | None] = server.started
+        #: The attempt returned a value (encoded).
+        self.completed: Callable[[Token, Any], None] = server.completed
+        #: The attempt raised an error.
+        self.failed: Callable[[Token, BaseException], None] = server.failed
+        #: The attempt heartbeated with details.
+        self.heartbeat: Callable[[Token, tuple[Any, ...]], None] = server.heartbeat
 
     # --- server -> worker -------------------------------------------------------------------------
 
@@ -149,25 +170,19 @@ class ActivityChannel:
         for task in queued:
             self.worker.start(task)
 
-    # --- worker -> server -------------------------------------------------------------------------
+    # --- worker -> server, while outcomes may be lost ---------------------------------------------
 
-    def started(self, token: Token) -> int | None:
-        return self.server.started(token)
-
-    def completed(self, token: Token, value: Any) -> None:
-        if self._lost and token in self._lost:
+    def _completed_unless_lost(self, token: Token, value: Any) -> None:
+        if token in self._lost:
             self._lost.discard(token)
             return
         self.server.completed(token, value)
 
-    def failed(self, token: Token, error: BaseException) -> None:
-        if self._lost and token in self._lost:
+    def _failed_unless_lost(self, token: Token, error: BaseException) -> None:
+        if token in self._lost:
             self._lost.discard(token)
             return
         self.server.failed(token, error)
-
-    def heartbeat(self, token: Token, details: tuple[Any, ...]) -> None:
-        self.server.heartbeat(token, details)
 
     # --- fault hooks ------------------------------------------------------------------------------
 
@@ -179,6 +194,8 @@ class ActivityChannel:
         completion. Heartbeats under the token still arrive.
         """
         self._lost.add(token)
+        self.completed = self._completed_unless_lost
+        self.failed = self._failed_unless_lost
 
     def redeliver(self, task: ActivityTask) -> Attempt:
         """Give ``task`` to the worker once more (a duplicate delivery of one attempt).

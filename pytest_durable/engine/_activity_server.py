@@ -253,9 +253,11 @@ class ActivityServer:
         engine = self.engine
         act = record.act
         now = record.started_ns = engine.clock.now_ns()
-        for timer in record.timers:  # the schedule-to-start timeout, if any
-            timer.cancel()
-        record.timers.clear()
+        timers = record.timers
+        if timers:  # the schedule-to-start timeout
+            for timer in timers:
+                timer.cancel()
+            timers.clear()
         if engine.observers.attempt_started:
             engine.observers.notify(
                 AttemptStarted(
@@ -282,16 +284,44 @@ class ActivityServer:
         return now
 
     def completed(self, token: Token, value: Any) -> None:
-        record = self.attempts.get(token)
-        if record is None or record.started_ns is None:
+        attempts = self.attempts
+        record = attempts.get(token)
+        if record is None:
             return  # stale or duplicate
+        started_ns = record.started_ns
+        if started_ns is None:
+            return  # still queued: no worker has it
         act = record.act
-        self._end_attempt(record, stop_worker=False)
-        observers = self.engine.observers
+        # What _end_attempt(record, stop_worker=False) and _observe do, written out: this runs
+        # once for every activity.
+        record.ended = True
+        del attempts[token]
+        timers = record.timers
+        if timers:
+            for timer in timers:
+                timer.cancel()
+            timers.clear()
+        engine = self.engine
+        observers = engine.observers
         if observers.attempt_finished or observers.attempt_log is not None:
-            self._observe(record, AttemptOutcome.COMPLETED, result=value)
+            observers.attempt_ended(
+                (
+                    act.run.key,
+                    act.scheduled_event_id,
+                    act.activity_type,
+                    act.activity_id,
+                    token.attempt,
+                    started_ns,
+                    engine.clock.now_ns(),
+                    AttemptOutcome.COMPLETED,
+                    None,
+                    None,
+                    False,
+                    value,
+                )
+            )
         self._finish(act)
-        self.record_completed(act, token.attempt, record.started_ns, value)
+        self.record_completed(act, token.attempt, started_ns, value)
 
     def failed(self, token: Token, error: BaseException) -> None:
         record = self.attempts.get(token)
@@ -511,8 +541,9 @@ class ActivityServer:
         self, act: ActivityState, attempt_number: int, started_ns: int, value: Any
     ) -> None:
         """Record that the activity returned ``value`` (encoded): the run's history gets it."""
-        run = self._workflow_run(act)
-        next_id = run.next_event_id
+        run = act.run
+        assert isinstance(run, _Run), "an engine's activities belong to its workflow runs"
+        next_id = len(run.events) + 1
         self.engine._append_input(
             run,
             [

@@ -194,10 +194,17 @@ class Attempt:
 
     def _end(self) -> None:
         self.finished = True
-        for timer in self._timers:
-            timer.cancel()
-        self._timers.clear()
-        self.worker._forget(self)
+        timers = self._timers
+        if timers:
+            for timer in timers:
+                timer.cancel()
+            timers.clear()
+        worker = self.worker
+        token = self.task.token
+        if worker.in_flight.get(token) is self:
+            del worker.in_flight[token]
+        elif worker._duplicates and self in worker._duplicates:
+            worker._duplicates.remove(self)
 
     def request_cancel(self) -> None:
         """Ask the code to stop; the attempt runs on and reports whatever the code does.
@@ -272,7 +279,7 @@ class ActivityWorker:
         """Run the attempt's implementation: a function, a mock, or a NotFoundError."""
         engine = self.engine
         name = attempt.task.activity_type
-        impl = engine.activity_implementation(name)
+        impl = engine.activities.get(name)  # engine.activity_implementation(name)
         if impl is None:
             known = ", ".join(sorted(engine.activity_names())) or "none"
             # As on Temporal (a worker without the activity), a retryable NotFoundError: the
@@ -344,13 +351,6 @@ class ActivityWorker:
         loop.io_waiters -= 1  # type: ignore[attr-defined]
 
     # --- stopping ---------------------------------------------------------------------------------
-
-    def _forget(self, attempt: Attempt) -> None:
-        token = attempt.task.token
-        if self.in_flight.get(token) is attempt:
-            del self.in_flight[token]
-        elif self._duplicates and attempt in self._duplicates:
-            self._duplicates.remove(attempt)
 
     def all_running(self) -> list[Attempt]:
         """Every attempt running now (a second delivery included), oldest first."""

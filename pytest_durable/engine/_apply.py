@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._instance import WorkflowInstance
 
 
-_INERT_EVENTS = frozenset(
+INERT_EVENTS = frozenset(
     {ev.WorkflowExecutionStarted, ev.WorkflowTaskCompleted, ev.ActivityTaskStarted}
 )
 """Events a workflow instance has nothing to do for (about half of all events)."""
@@ -30,7 +30,7 @@ _INERT_EVENTS = frozenset(
 
 def apply_event(instance: WorkflowInstance, event: ev.Event) -> None:
     """Resolve what ``event`` answers: a future, a timer, a signal, a cancellation."""
-    if type(event) in _INERT_EVENTS:
+    if type(event) in INERT_EVENTS:
         return
     if TYPE_CHECKING:
         # Every Event class is a member of the closed union (a test pins it): this tells the

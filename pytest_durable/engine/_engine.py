@@ -547,12 +547,15 @@ class Engine:
         """Record the results waiting for the run's next task, in canonical order."""
         arrivals, run.arrivals = run.arrivals, []
         # One activity's started-and-outcome pair (the common case) is in order already.
-        if len(arrivals) > 2 or (
-            len(arrivals) == 2 and type(arrivals[0]) is not ev.ActivityTaskStarted
-        ):
+        count = len(arrivals)
+        if count > 2 or (count == 2 and type(arrivals[0]) is not ev.ActivityTaskStarted):
             arrivals = canonical_order(arrivals)
         number_in_place(arrivals, len(run.events) + 1)
-        self._record_input(run, arrivals)
+        try:
+            self._append(run, arrivals)
+        except ConcurrentAppendError as error:
+            self._resync(run, error)
+            self._record_input(run, arrivals)  # renumbered after what the store gained
 
     def _record_input(self, run: _Run, events: list[ev.Event]) -> None:
         """Append input events now.
@@ -606,14 +609,15 @@ class Engine:
                 if self.replay_every_task:
                     self._evict(run)
                 return
-        task = OpenTask(started_ns=now, requests=requests)
-        task.add(commands, now)
         if instance.local_pending or instance.local_cancels or run.local_activities:
+            task = OpenTask(started_ns=now, requests=requests)
+            task.add(commands, now)
             if self._hold_for_local_activities(run, instance, task):
                 return
-        else:
-            run.open_task = None  # no local activity in sight: nothing to hold the task for
-        self._complete_task(run, instance, task)
+            self._complete_task(run, instance, task.commands, now, task.times, requests)
+            return
+        run.open_task = None  # no local activity in sight: nothing to hold the task for
+        self._complete_task(run, instance, commands, now, None, requests)
 
     def _task_failed(
         self, run: _Run, instance: WorkflowInstance, requests: Sequence[UpdateRequest]
@@ -668,7 +672,9 @@ class Engine:
             return
         task.add(commands, now)
         if not self._hold_for_local_activities(run, instance, task):
-            self._complete_task(run, instance, task)
+            self._complete_task(
+                run, instance, task.commands, task.started_ns, task.times, task.requests
+            )
             self._flush_buffered(run)
 
     def _flush_buffered(self, run: _Run) -> None:
@@ -681,20 +687,27 @@ class Engine:
             self._record_input(run, buffered)
             self._schedule_task(run)
 
-    def _complete_task(self, run: _Run, instance: WorkflowInstance, task: OpenTask) -> None:
+    def _complete_task(
+        self,
+        run: _Run,
+        instance: WorkflowInstance,
+        commands: list[WorkflowCommand],
+        started_ns: int,
+        times: list[int] | None,
+        requests: Sequence[UpdateRequest],
+    ) -> None:
         """Record the task's completion and its commands' events, then carry them out.
 
-        The task's events bear the time it started; a command issued after a local activity
-        resolved bears that activity's completion time (when the code issued it).
+        The task's events bear the time it started (``started_ns``); a command issued after a
+        local activity resolved bears that activity's completion time (when the code issued
+        it): ``times`` holds each command's, or is None when all were issued at the start.
         """
-        events = run.events
-        commands = task.commands
-        base = len(events)
-        new: list[ev.Event] = [
-            ev.WorkflowTaskCompleted(event_id=base + 1, time_ns=task.started_ns)
-        ]
-        for command, issued_ns in zip(commands, task.times, strict=True):
-            event = command.to_event(base + len(new) + 1, issued_ns, self._new_run_id)
+        base = len(run.events)
+        new: list[ev.Event] = [ev.WorkflowTaskCompleted(event_id=base + 1, time_ns=started_ns)]
+        new_run_id = self._new_run_id
+        for index, command in enumerate(commands):
+            issued_ns = started_ns if times is None else times[index]
+            event = command.to_event(base + index + 2, issued_ns, new_run_id)
             new.append(event)
             instance.bind(command, event.event_id)
         try:
@@ -703,7 +716,7 @@ class Engine:
             # The instance ran a task history never recorded: drop it, re-read, re-drive (as
             # Temporal evicts on a failed workflow task).
             self._resync(run, error)
-            run.update_requests[:0] = task.requests  # delivered again by the re-driven task
+            run.update_requests[:0] = requests  # delivered again by the re-driven task
             self._schedule_task(run)
             return
         run.delivered = len(run.events)

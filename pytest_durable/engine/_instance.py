@@ -31,7 +31,7 @@ from ..errors import (
     is_cancelled_exception,
 )
 from . import _events as ev
-from ._apply import activity_error, apply_event
+from ._apply import INERT_EVENTS, activity_error, apply_event
 from ._commands import (
     CancelTimer,
     CancelWorkflow,
@@ -173,7 +173,24 @@ class WorkflowInstance:
         fired = False
         try:
             try:
-                _apply_in_order(self, events, updates)
+                # Temporal's order: the handlers of every signal and update in a task start
+                # before the code waiting on the task's other events (activity results,
+                # timers, a cancellation) resumes, so that it sees every message that arrived
+                # with them. Written out here (once per task), skipping the events an instance
+                # has nothing to do for without a call each.
+                later: list[ev.Event] = []
+                for event in events:
+                    kind = type(event)
+                    if kind in INERT_EVENTS:
+                        continue
+                    if kind is ev.WorkflowExecutionSignaled:
+                        apply_event(self, event)
+                    else:
+                        later.append(event)
+                for request in updates:
+                    deliver_update(self, request)
+                for event in later:
+                    apply_event(self, event)
                 if self.main_task is None and not self.closed:
                     self._start_main()
                 self._run_until_blocked()
@@ -666,27 +683,6 @@ def _close_quietly(coro: Any) -> None:
         raise
     except BaseException:  # see the docstring: a dropped instance must not leak
         pass
-
-
-def _apply_in_order(
-    instance: WorkflowInstance, events: Iterable[ev.Event], updates: Sequence[UpdateRequest]
-) -> None:
-    """Apply a task's events: signals, then updates, then the rest, each group in its order.
-
-    Temporal's order: the handlers of every signal and update in a task start before the code
-    waiting on the task's other events (activity results, timers, a cancellation) resumes, so
-    that code sees every message that arrived with them.
-    """
-    later: list[ev.Event] = []
-    for event in events:
-        if type(event) is ev.WorkflowExecutionSignaled:
-            apply_event(instance, event)
-        else:
-            later.append(event)
-    for request in updates:
-        deliver_update(instance, request)
-    for event in later:
-        apply_event(instance, event)
 
 
 def _raise_site(exc: BaseException) -> tuple[str, int] | None:

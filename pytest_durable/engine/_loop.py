@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import functools
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 from ..errors import LoopMisuseError, QueryError
 from ._location import SKIP_PREFIXES, user_location
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from ._runtime import WorkflowRuntime
 
 _logger = logging.getLogger("pytest_durable.workflow")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def in_workflow_loop() -> bool:
@@ -50,6 +53,34 @@ def track_coroutine(coro: Coroutine[Any, Any, Any], what: str) -> None:
             else user_location(3)
         )
         loop.instance.unawaited.entries.append((coro, what, location))
+
+
+def tracking(
+    fn: Callable[_P, Coroutine[Any, Any, _R]], what: str
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """``fn``, reporting each coroutine it makes as :func:`track_coroutine` does.
+
+    The report is made here rather than by calling :func:`track_coroutine`: every activity
+    call and timer of every workflow passes through this wrapper, and one call less per API
+    call is measurable on the hot path.
+    """
+
+    @functools.wraps(fn)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, _R]:
+        coro = fn(*args, **kwargs)
+        loop = asyncio._get_running_loop()
+        if type(loop) is WorkflowEventLoop:
+            frame = sys._getframe(1)  # the caller of the API function: the workflow's line
+            filename = frame.f_code.co_filename
+            location = (
+                (filename, frame.f_lineno)
+                if not filename.startswith(SKIP_PREFIXES)
+                else user_location(2)
+            )
+            loop.instance.unawaited.entries.append((coro, what, location))
+        return coro
+
+    return call
 
 
 class DurableTimerHandle(asyncio.TimerHandle):

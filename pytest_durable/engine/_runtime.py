@@ -81,7 +81,6 @@ class ActivityOptions(NamedTuple):
     def create(
         cls,
         activity: str,
-        *,
         activity_id: str | None = None,
         task_queue: str | None = None,
         schedule_to_close_timeout: timedelta | None = None,
@@ -103,13 +102,17 @@ class ActivityOptions(NamedTuple):
             heartbeat_timeout,
         )
         try:
-            deduced = _DEDUCED_TIMEOUTS.get(timeouts)
+            known = _DEDUCED_TIMEOUTS.get(timeouts)
         except TypeError:  # an unhashable value: _deduce_timeouts says what is wrong with it
-            deduced = None
-        if deduced is None:
+            known = None
+        if known is None:
             deduced = _deduce_timeouts(activity, *timeouts)
+            known = (deduced, cls(None, None, *deduced, _DEFAULT_RETRY))
             if len(_DEDUCED_TIMEOUTS) < _DEDUCED_TIMEOUTS_MAX:
-                _DEDUCED_TIMEOUTS[timeouts] = deduced
+                _DEDUCED_TIMEOUTS[timeouts] = known
+        if activity_id is None and task_queue is None and retry_policy is None:
+            return known[1]  # the common call: immutable, so one object serves every call
+        deduced = known[0]
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise InvalidArgumentError(
                 f"retry_policy for activity {activity!r} must be a RetryPolicy, got "
@@ -128,7 +131,8 @@ _Timeouts = tuple[int | None, int | None, int | None, int | None]
 #: Deduced timeouts (schedule-to-close, schedule-to-start, start-to-close, heartbeat, in ns) by
 #: the timedeltas a call passed: a workflow passes the same few at every call, and checking and
 #: converting them cost more than the rest of building the options. Only valid ones are kept.
-_DEDUCED_TIMEOUTS: dict[tuple[Any, ...], _Timeouts] = {}
+#: Each is kept with the options a call with no id, task queue or retry policy gets.
+_DEDUCED_TIMEOUTS: dict[tuple[Any, ...], tuple[_Timeouts, ActivityOptions]] = {}
 _DEDUCED_TIMEOUTS_MAX = 1024
 
 
