@@ -101,20 +101,71 @@ def _delays(maximum_s: float) -> st.SearchStrategy[timedelta]:
     return st.integers(0, int(maximum_s)).map(lambda s: timedelta(seconds=s))
 
 
-@st.composite
-def _activity_fault(
-    draw: st.DrawFn,
-    names: list[str],
-    kinds: tuple[type[ActivityFault], ...],
-    max_attempt: int,
-    max_delay_s: float,
-) -> Fault:
-    kind = draw(st.sampled_from(kinds))
-    activity = draw(st.sampled_from(names))
-    attempt = draw(st.integers(1, max_attempt))
-    if kind is SlowAttempt:
-        return SlowAttempt(activity=activity, attempt=attempt, delay=draw(_delays(max_delay_s)))
-    return kind(activity=activity, attempt=attempt)
+def _index(size: int) -> st.SearchStrategy[int] | None:
+    """A position in a table of ``size`` choices (shrinks toward 0); None when there is one."""
+    return st.integers(0, size - 1) if size > 1 else None
+
+
+class _ActivityFaults:
+    """Draws one activity fault as plain integers: kind, activity, attempt (and a delay).
+
+    Hypothesis's cost is per draw and per strategy layer, so a fault is a few bounded-integer
+    draws into tables rather than ``sampled_from``/``builds``/``map`` layers: each integer
+    still shrinks on its own toward 0 (the first kind, the first activity, attempt 1, no
+    delay). A fault is frozen, so each distinct one is built once and reused.
+    """
+
+    def __init__(
+        self,
+        names: list[str],
+        kinds: tuple[type[ActivityFault], ...],
+        max_attempt: int,
+        max_delay_s: float,
+    ) -> None:
+        self.names = names
+        self.kinds = kinds
+        self.kind = _index(len(kinds))
+        self.activity = _index(len(names))
+        self.attempt = _index(max_attempt)
+        self.delay = st.integers(0, int(max_delay_s)) if int(max_delay_s) > 0 else None
+        self.made: dict[tuple[int, int, int, int], ActivityFault] = {}
+
+    def draw(self, draw: st.DrawFn) -> ActivityFault:
+        kind = draw(self.kind) if self.kind is not None else 0
+        activity = draw(self.activity) if self.activity is not None else 0
+        attempt = draw(self.attempt) if self.attempt is not None else 0
+        slow = self.kinds[kind] is SlowAttempt
+        delay = draw(self.delay) if slow and self.delay is not None else 0
+        key = (kind, activity, attempt, delay)
+        fault = self.made.get(key)
+        if fault is None:
+            fault = self._make(*key)
+            self.made[key] = fault
+        return fault
+
+    def _make(self, kind: int, activity: int, attempt: int, delay: int) -> ActivityFault:
+        cls, name = self.kinds[kind], self.names[activity]
+        if cls is SlowAttempt:
+            return SlowAttempt(activity=name, attempt=attempt + 1, delay=timedelta(seconds=delay))
+        return cls(activity=name, attempt=attempt + 1)
+
+
+def _plan(faults: list[Fault]) -> FaultPlan:
+    """The drawn faults as a plan, without repeats of one kind at one attempt of one activity.
+
+    A repeat would aim the same fault twice at one attempt; dropping it here costs less than
+    ``st.lists(unique_by=...)``, which filters every element it draws.
+    """
+    aimed: set[tuple[str, str, int]] = set()
+    kept: list[Fault] = []
+    for fault in faults:
+        if isinstance(fault, ActivityFault):
+            key = (fault.kind, fault.activity, fault.attempt)
+            if key in aimed:
+                continue
+            aimed.add(key)
+        kept.append(fault)
+    return FaultPlan(tuple(kept), allow_unreached=True)
 
 
 def fault_plans(
@@ -132,11 +183,13 @@ def fault_plans(
     """Fault plans over a workflow's activity types.
 
     Each plan holds up to ``max_faults`` activity faults (``kinds``, aimed at ``activities``
-    and attempts 1 to ``max_attempt``), plus, when asked, worker crashes after history
-    positions 1 to ``crash_points``, signals and a cancellation request at virtual times up to
-    ``max_at``. Plans shrink toward fewer faults, the first kind in ``kinds``, attempt 1,
-    earlier crash points and shorter delays. Plans allow faults the run never reaches (a
-    generated fault on attempt 3 of an activity that succeeds at once is no error).
+    and attempts 1 to ``max_attempt``, no two of one kind at the same attempt of the same
+    activity), plus, when asked, worker crashes after history positions 1 to
+    ``crash_points``, signals and a cancellation request at virtual times up to ``max_at``.
+    Plans shrink toward fewer faults, the first kind in ``kinds``, the first of
+    ``activities``, attempt 1, earlier crash points and shorter delays. Plans allow faults the
+    run never reaches (a generated fault on attempt 3 of an activity that succeeds at once is
+    no error).
 
     Args:
         activities: the workflow's activity types (``@activity.defn`` functions or names).
@@ -167,29 +220,31 @@ def fault_plans(
     _bound(who, "max_attempt", max_attempt, minimum=1)
     _bound(who, "crash_points", crash_points)
     delay_s = _seconds(who, "max_delay", max_delay)
-    parts: list[st.SearchStrategy[list[Fault]]] = [
-        st.lists(
-            _activity_fault(names, kinds, max_attempt, delay_s),
-            max_size=max_faults,
-            unique_by=lambda f: (f.kind, f.activity, f.attempt),  # type: ignore[attr-defined]
-        )
-    ]
-    if crash_points:
-        parts.append(
-            st.lists(
-                st.integers(1, crash_points).map(lambda k: CrashWorker(after_event=k)),
-                max_size=1,
-            )
-        )
+    # One composite over flat draws: each strategy layer (tuples, map, filter, builds) costs
+    # Hypothesis a span and a call per example, and the runner draws hundreds of plans a second.
+    table = _ActivityFaults(names, kinds, max_attempt, delay_s)
+    faults = st.lists(st.composite(table.draw)(), max_size=max_faults) if max_faults else None
+    crashes: dict[int, CrashWorker] = {}
+    crash = st.lists(st.integers(1, crash_points), max_size=1) if crash_points else None
+    extra: list[st.SearchStrategy[tuple[Fault, ...]]] = []
     if signals:
-        parts.append(signal_schedules(signals, max_at=max_at).map(list))
+        extra.append(signal_schedules(signals, max_at=max_at))
     if cancel:
-        parts.append(cancel_schedules(max_at=max_at).map(list))
-    return st.tuples(*parts).map(
-        lambda groups: FaultPlan(
-            tuple(fault for group in groups for fault in group), allow_unreached=True
-        )
-    )
+        extra.append(cancel_schedules(max_at=max_at))
+
+    @st.composite
+    def plans(draw: st.DrawFn) -> FaultPlan:
+        drawn: list[Fault] = list(draw(faults)) if faults is not None else []
+        for point in draw(crash) if crash is not None else ():
+            worker = crashes.get(point)
+            if worker is None:
+                worker = crashes[point] = CrashWorker(after_event=point)
+            drawn.append(worker)
+        for part in extra:
+            drawn.extend(draw(part))
+        return _plan(drawn)
+
+    return plans()
 
 
 def _named_args(

@@ -64,12 +64,47 @@ def test_plans_stay_within_their_bounds_and_round_trip(plan: FaultPlan) -> None:
     crashes = [f for f in plan.faults if isinstance(f, CrashWorker)]
     assert len(crashes) <= 1 and all(1 <= (c.after_event or 0) <= 9 for c in crashes)
     assert len([f for f in plan.faults if isinstance(f, RequestCancel)]) <= 1
+    aims = [(f.kind, f.activity, f.attempt) for f in activity_faults]  # type: ignore[attr-defined]
+    assert len(aims) == len(set(aims)), "one kind twice at one attempt of one activity"
     assert FaultPlan.from_json(plan.to_json()) == plan
 
 
 def test_plans_shrink_toward_one_early_failed_attempt() -> None:
     plan = find(PLANS, lambda p: any(hasattr(f, "attempt") for f in p.faults))
     assert plan == FaultPlan((FailAttempt(activity="charge", attempt=1),), allow_unreached=True)
+
+
+def test_each_part_of_a_fault_shrinks_on_its_own() -> None:
+    # The activity and the attempt a failure needs stay; everything else goes to its simplest.
+    on_ship = find(PLANS, lambda p: any(getattr(f, "activity", "") == "ship-it" for f in p.faults))
+    assert on_ship.faults == (FailAttempt(activity="ship-it", attempt=1),)
+    second = find(PLANS, lambda p: any(getattr(f, "attempt", 1) == 2 for f in p.faults))
+    assert second.faults == (FailAttempt(activity="charge", attempt=2),)
+    half_a_minute = timedelta(seconds=30)
+    slow_ship = find(
+        PLANS,
+        lambda p: any(
+            isinstance(f, SlowAttempt) and f.activity == "ship-it" and f.delay >= half_a_minute
+            for f in p.faults
+        ),
+    )
+    assert slow_ship.faults == (
+        SlowAttempt(activity="ship-it", attempt=1, delay=timedelta(seconds=30)),
+    )
+
+
+@given(
+    plan=fault_plans(activities=["only"], kinds=[SlowAttempt], max_attempt=1, max_delay=0)
+    | fault_plans(activities=["only"], max_faults=0, crash_points=2)
+)
+def test_bounds_that_leave_one_choice_draw_it(plan: FaultPlan) -> None:
+    # One kind, activity, attempt and delay: at most one fault (a repeat is dropped).
+    assert plan.faults in {
+        (),
+        (SlowAttempt(activity="only", attempt=1, delay=timedelta(0)),),
+        (CrashWorker(after_event=1),),
+        (CrashWorker(after_event=2),),
+    }
 
 
 def test_crash_points_shrink_toward_the_earliest_event() -> None:
@@ -164,3 +199,15 @@ def test_only_the_strategies_module_imports_hypothesis() -> None:
         "import pytest_durable.strategies; assert 'hypothesis' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_drawn_plan_prints_as_the_python_that_rebuilds_it() -> None:
+    # Hypothesis's falsifying example uses its pretty printer, which lists dataclass fields.
+    from hypothesis.vendor.pretty import pretty
+
+    plan = find(PLANS, lambda p: any(isinstance(f, SlowAttempt) for f in p.faults))
+    assert pretty(plan) == repr(plan) == (
+        "FaultPlan(faults=(SlowAttempt(activity='charge', delay=timedelta(seconds=0.0)),), "
+        "allow_unreached=True)"
+    )
+    assert pretty(plan.faults[0]) == repr(plan.faults[0])
