@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import temporalio.activity
@@ -24,7 +25,7 @@ from ..activity import ActivityContext
 from ..engine._failure import decode_failure
 from ..errors import ApplicationError
 from ._async_completion import complete_later, task_token
-from ._convert import from_failure, to_payloads, to_values
+from ._convert import SCALARS, from_failure, is_plain, plain_args, to_payloads, to_values
 from ._instance import NAMESPACE, TASK_QUEUE
 from ._interceptors import intercepted
 
@@ -65,8 +66,58 @@ class _TemporalContext(ActivityContext):
         self.sdk.cancelled_event.set()
 
 
+#: Guards the creation of a :class:`_LoopEvent`'s thread event against its ``set()``.
+_THREAD_EVENT_LOCK = threading.Lock()
+
+
+class _LoopEvent(temporalio.common._CompositeEvent):
+    """An async activity's cancellation (or worker shutdown) event, its events made on demand.
+
+    temporalio's event holds a ``threading.Event`` and an ``asyncio.Event`` from the start;
+    most attempts never wait on either, and the two cost more than the rest of an attempt's
+    set-up. This one is a flag until something waits: ``wait()`` on the loop, or
+    ``wait_sync()`` from a thread the activity started. It is set on the loop thread.
+    """
+
+    def __init__(self) -> None:
+        self.thread_event = None
+        self.async_event = None
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+        with _THREAD_EVENT_LOCK:
+            if self.thread_event is not None:
+                self.thread_event.set()
+        if self.async_event is not None:
+            self.async_event.set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    async def wait(self) -> None:
+        if self.async_event is None:
+            self.async_event = asyncio.Event()
+            if self._set:
+                self.async_event.set()
+        await self.async_event.wait()
+
+    def wait_sync(self, timeout: float | None = None) -> None:
+        with _THREAD_EVENT_LOCK:
+            if self.thread_event is None:
+                self.thread_event = threading.Event()
+                if self._set:
+                    self.thread_event.set()
+        self.thread_event.wait(timeout)
+
+
 def _no_outbound() -> None:
     return None
+
+
+def _thread_event() -> temporalio.common._CompositeEvent:
+    """The event temporalio makes for a sync activity (waited on from its thread)."""
+    return temporalio.common._CompositeEvent(thread_event=threading.Event(), async_event=None)
 
 
 class TemporalActivity:
@@ -90,30 +141,38 @@ class TemporalActivity:
         self.interceptors = tuple(interceptors)
         #: The task queue of the worker that registered it (``activity.info().task_queue``).
         self.task_queue = task_queue
+        #: Whether the converter is temporalio's default, which carries scalars as themselves.
+        self.plain = is_plain(self.converter.payload_converter)
 
     def run_attempt(self, attempt: Attempt) -> None:
         """Run one attempt of the function; its outcome goes to ``attempt``."""
         converter = self.converter
         sdk = self.sdk
-        try:
-            args = converter.payload_converter.from_payloads(
-                to_payloads(attempt.args), sdk.arg_types
-            )
-        except Exception as exc:
-            attempt.fail(
-                ApplicationError(
-                    f"cannot decode the arguments of activity {self.name!r}: {exc}",
-                    type="PayloadError",
-                    non_retryable=True,
+        args = plain_args(attempt.args, sdk.arg_types) if self.plain else None
+        if args is None:
+            try:
+                args = converter.payload_converter.from_payloads(
+                    to_payloads(attempt.args), sdk.arg_types
                 )
-            )
-            return
-        details = converter.payload_converter.from_payloads(
-            to_payloads(list(attempt.task.heartbeat_details))
-        )
-        info = self._info(attempt, details)
+            except Exception as exc:
+                attempt.fail(
+                    ApplicationError(
+                        f"cannot decode the arguments of activity {self.name!r}: {exc}",
+                        type="PayloadError",
+                        non_retryable=True,
+                    )
+                )
+                return
         engine = attempt.worker.engine
         is_async = sdk.is_async
+        # Made when first asked for: most activities never call activity.info().
+        info: temporalio.activity.Info | None = None
+
+        def own_info() -> temporalio.activity.Info:
+            nonlocal info
+            if info is None:
+                info = self._info(attempt)
+            return info
 
         def heartbeat(*values: Any) -> None:
             if not is_async and context.cancelled_event.is_set():
@@ -122,13 +181,14 @@ class TemporalActivity:
                 raise temporalio.exceptions.CancelledError("Cancelled")
             attempt.heartbeat(to_values(converter.payload_converter.to_payloads(values)))
 
-        # The outbound interceptor an interceptor chain settled on (none without interceptors):
-        # the activity's info() and heartbeat() go through it, as on a worker.
+        # Without interceptors, the activity's info() and heartbeat() are the attempt's own;
+        # with them, they go through the outbound interceptor the chain settled on, as on a
+        # worker (known once the chain is built, below).
         outbound: Callable[[], Any] = _no_outbound
 
-        def current_info() -> temporalio.activity.Info:
+        def chained_info() -> temporalio.activity.Info:
             chain = outbound()
-            return chain.info() if chain is not None else info
+            return chain.info() if chain is not None else own_info()
 
         def chained_heartbeat(*values: Any) -> None:
             chain = outbound()
@@ -137,33 +197,26 @@ class TemporalActivity:
             else:
                 heartbeat(*values)
 
+        new_event = _LoopEvent if is_async else _thread_event
         context = temporalio.activity._Context(
-            info=current_info,
-            heartbeat=chained_heartbeat,
-            cancelled_event=temporalio.common._CompositeEvent(
-                thread_event=threading.Event(),
-                async_event=asyncio.Event() if is_async else None,
-            ),
-            worker_shutdown_event=temporalio.common._CompositeEvent(
-                thread_event=threading.Event(),
-                async_event=asyncio.Event() if is_async else None,
-            ),
+            info=chained_info if self.interceptors else own_info,
+            heartbeat=chained_heartbeat if self.interceptors else heartbeat,
+            cancelled_event=new_event(),
+            worker_shutdown_event=new_event(),
             shield_thread_cancel_exception=None,
             payload_converter_class_or_instance=converter.payload_converter,
             runtime_metric_meter=None,
             client=None,
             cancellation_details=temporalio.activity._ActivityCancellationDetailsHolder(),
         )
-        ours = _TemporalContext(lambda: attempt.info(), attempt.heartbeat)
+        ours = _TemporalContext(attempt.info, attempt.heartbeat)
         ours.sdk = context
         attempt.context = ours
         ctx = contextvars.copy_context()
         ctx.run(temporalio.activity._Context.set, context)
         future: asyncio.Future[Any]
         if self.interceptors:
-            call, outbound = intercepted(
-                self.interceptors, sdk.fn, args, lambda: info, heartbeat
-            )
+            call, outbound = intercepted(self.interceptors, sdk.fn, args, own_info, heartbeat)
             future = engine.loop.create_task(call, context=ctx)
             attempt.worker._io_waiter_started(future)
         elif is_async:
@@ -172,7 +225,7 @@ class TemporalActivity:
         else:
             future = engine.loop.run_in_executor(None, ctx.run, sdk.fn, *args)
         attempt.future = future
-        future.add_done_callback(lambda f: self._done(attempt, f))
+        future.add_done_callback(partial(self._done, attempt))
 
     def _done(self, attempt: Attempt, future: asyncio.Future[Any]) -> None:
         if attempt.finished:
@@ -187,12 +240,20 @@ class TemporalActivity:
                 return
             attempt.fail(to_engine_error(error, self.converter))
             return
-        payloads = self.converter.payload_converter.to_payloads([future.result()])
+        result = future.result()
+        if self.plain and type(result) in SCALARS:
+            attempt.succeed(result)  # what the payload's round trip would give
+            return
+        payloads = self.converter.payload_converter.to_payloads([result])
         attempt.succeed(to_values(payloads)[0])
 
-    def _info(self, attempt: Attempt, details: list[Any]) -> temporalio.activity.Info:
+    def _info(self, attempt: Attempt) -> temporalio.activity.Info:
+        """What temporalio's ``activity.info()`` shows of ``attempt`` (fixed for the attempt)."""
         ours = attempt.info()
         task = attempt.task
+        details = self.converter.payload_converter.from_payloads(
+            to_payloads(list(task.heartbeat_details))
+        )
         return temporalio.activity.Info(
             activity_id=ours.activity_id,
             activity_type=ours.activity_type,

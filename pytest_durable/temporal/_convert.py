@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import temporalio.common
+import temporalio.converter
+import temporalio.converter._payload_converter
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import RetryState as ProtoRetryState
 from temporalio.api.enums.v1 import TimeoutType as ProtoTimeoutType
@@ -57,6 +59,68 @@ def to_payload(value: Any) -> Payload:
         )
     data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
     return Payload(metadata={"encoding": _JSON}, data=data)
+
+
+#: The types whose values the default payload converter carries as themselves: a JSON payload
+#: of one decodes to an equal value of the same type (None, binary/null, too).
+SCALARS = frozenset({int, float, str, bool, type(None)})
+
+#: temporalio's default payload converters, in the order the default converter tries them.
+_DEFAULT_CONVERTERS = (
+    temporalio.converter.BinaryNullPayloadConverter,
+    temporalio.converter.BinaryPlainPayloadConverter,
+    temporalio.converter.JSONProtoPayloadConverter,
+    temporalio.converter.BinaryProtoPayloadConverter,
+    temporalio.converter.JSONPlainPayloadConverter,
+)
+
+
+#: temporalio's wrapper applying registered transfer types (none for a builtin scalar type).
+_TRANSFER_WRAPPER = getattr(
+    temporalio.converter._payload_converter, "_TemporalTransferTypePayloadConverter", None
+)
+
+
+def is_plain(payload_converter: Any) -> bool:
+    """Whether ``payload_converter`` is temporalio's default one, as it comes.
+
+    Such a converter carries each :data:`SCALARS` value as itself, so the front-end may skip
+    its round trip through JSON for them. Anything else (a custom converter, a JSON converter
+    with its own encoder, decoder or type converters, a changed order) must be asked.
+    """
+    if _TRANSFER_WRAPPER is not None and type(payload_converter) is _TRANSFER_WRAPPER:
+        payload_converter = getattr(payload_converter, "_inner_payload_converter", None)
+    if type(payload_converter) is not temporalio.converter.DefaultPayloadConverter:
+        return False
+    converters = list(payload_converter.converters.values())
+    if tuple(type(c) for c in converters) != _DEFAULT_CONVERTERS:
+        return False
+    json_converter = converters[-1]
+    return (
+        getattr(json_converter, "_encoder", None) is temporalio.converter.AdvancedJSONEncoder
+        and getattr(json_converter, "_decoder", True) is None
+        and getattr(json_converter, "_custom_type_converters", True) == []
+    )
+
+
+def plain_args(values: Sequence[Any], hints: Sequence[Any] | None) -> list[Any] | None:
+    """``values`` as a plain converter decodes them for ``hints``; None if it must be asked.
+
+    Only for :data:`SCALARS` values whose hint is absent, ``Any`` or their own type (where
+    temporalio's ``value_to_type`` returns the value unchanged; binary/null gives None).
+    """
+    hints = hints or ()
+    if len(hints) > len(values):
+        return None
+    for index, value in enumerate(values):
+        kind = type(value)
+        if kind not in SCALARS:
+            return None
+        if index < len(hints):
+            hint = hints[index]
+            if hint is not kind and hint is not Any:
+                return None
+    return list(values)
 
 
 def to_values(payloads: Iterable[Payload]) -> list[Any]:
