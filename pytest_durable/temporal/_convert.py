@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Sequence
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import temporalio.common
@@ -30,35 +31,63 @@ _JSON = b"json/plain"
 _NULL = b"binary/null"
 
 
+#: What every JSON (or null) payload starts as; copying one is cheaper than building its map.
+_JSON_PAYLOAD = Payload(metadata={"encoding": _JSON})
+_NULL_PAYLOAD = Payload(metadata={"encoding": _NULL})
+
+
 def to_value(payload: Payload) -> Any:
     """The JSON value a payload holds (or a tagged copy of a payload that is not JSON)."""
-    encoding = payload.metadata.get("encoding")
-    if encoding == _JSON and len(payload.metadata) == 1:
-        return json.loads(payload.data)
-    if encoding == _NULL and len(payload.metadata) == 1:
-        return None
+    metadata = payload.metadata
+    if len(metadata) == 1:
+        encoding = metadata.get("encoding")
+        if encoding == _JSON:
+            data = payload.data
+            if data.isdigit() and (len(data) == 1 or data[0] != 0x30):
+                return int(data)  # what json.loads gives, without its encoding detection
+            return json.loads(data)
+        if encoding == _NULL:
+            return None
     return {
         RAW_PAYLOAD: {
-            "metadata": {
-                key: base64.b64encode(value).decode() for key, value in payload.metadata.items()
-            },
+            "metadata": {key: base64.b64encode(value).decode() for key, value in metadata.items()},
             "data": base64.b64encode(payload.data).decode(),
         }
     }
 
 
+def _json(value: Any) -> bytes:
+    """``value`` as JSON, exactly as ``json.dumps`` (compact, keys sorted) writes it."""
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value).encode()
+    if kind is str:
+        return encode_basestring_ascii(value).encode()
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+
+
+def fill_payload(payload: Payload, value: Any) -> None:
+    """Make ``payload``, a fresh field of a message being built, carry ``value``.
+
+    The same as ``payload.CopyFrom(to_payload(value))``, without the intermediate message.
+    """
+    if value is None:
+        payload.CopyFrom(_NULL_PAYLOAD)
+    elif isinstance(value, dict) and len(value) == 1 and RAW_PAYLOAD in value:
+        raw = value[RAW_PAYLOAD]
+        for key, encoded in raw["metadata"].items():
+            payload.metadata[key] = base64.b64decode(encoded)
+        payload.data = base64.b64decode(raw["data"])
+    else:
+        payload.CopyFrom(_JSON_PAYLOAD)
+        payload.data = _json(value)
+
+
 def to_payload(value: Any) -> Payload:
     """The payload that carries ``value`` (the inverse of :func:`to_value`)."""
-    if value is None:
-        return Payload(metadata={"encoding": _NULL})
-    if isinstance(value, dict) and len(value) == 1 and RAW_PAYLOAD in value:
-        raw = value[RAW_PAYLOAD]
-        return Payload(
-            metadata={key: base64.b64decode(v) for key, v in raw["metadata"].items()},
-            data=base64.b64decode(raw["data"]),
-        )
-    data = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
-    return Payload(metadata={"encoding": _JSON}, data=data)
+    payload = Payload()
+    fill_payload(payload, value)
+    return payload
 
 
 #: The types whose values the default payload converter carries as themselves: a JSON payload
@@ -274,15 +303,27 @@ def payloads_message(values: Sequence[Any]) -> Payloads:
     return Payloads(payloads=to_payloads(values))
 
 
+#: Our retry policy for each temporalio ``RetryPolicy`` message seen, by its bytes: a workflow
+#: passes the same few policies to every activity it schedules. Policies are frozen values.
+_RETRY_POLICIES: dict[bytes, RetryPolicy] = {}
+
+
 def retry_policy(proto: Any, present: bool) -> RetryPolicy | None:
     """Our retry policy for a temporalio ``RetryPolicy`` message (None when absent)."""
     if not present:
         return None
-    sdk = temporalio.common.RetryPolicy.from_proto(proto)
-    return RetryPolicy(
-        initial_interval=sdk.initial_interval,
-        backoff_coefficient=sdk.backoff_coefficient,
-        maximum_interval=sdk.maximum_interval,
-        maximum_attempts=sdk.maximum_attempts,
-        non_retryable_error_types=tuple(sdk.non_retryable_error_types or ()),
-    )
+    key = proto.SerializeToString(deterministic=True)
+    policy = _RETRY_POLICIES.get(key)
+    if policy is None:
+        sdk = temporalio.common.RetryPolicy.from_proto(proto)
+        policy = RetryPolicy(
+            initial_interval=sdk.initial_interval,
+            backoff_coefficient=sdk.backoff_coefficient,
+            maximum_interval=sdk.maximum_interval,
+            maximum_attempts=sdk.maximum_attempts,
+            non_retryable_error_types=tuple(sdk.non_retryable_error_types or ()),
+        )
+        if len(_RETRY_POLICIES) >= 256:
+            _RETRY_POLICIES.clear()
+        _RETRY_POLICIES[key] = policy
+    return policy

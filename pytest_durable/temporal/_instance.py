@@ -44,10 +44,10 @@ from ..engine._failure import decode_failure, encode_failure
 from ..engine._updates import UpdateRequest
 from ..errors import QueryError
 from ._convert import (
+    fill_payload,
     from_failure,
     retry_policy,
     to_failure,
-    to_payload,
     to_payloads,
     to_value,
     to_values,
@@ -76,7 +76,20 @@ _UNSUPPORTED = {
 
 
 def _ns(duration: Any) -> int | None:
-    return int(duration.ToNanoseconds()) if duration.ByteSize() else None
+    """A ``Duration`` field's nanoseconds; None when unset (or zero, which Temporal reads so)."""
+    return duration.seconds * 1_000_000_000 + duration.nanos or None
+
+
+def _set_time(timestamp: Any, ns: int) -> None:
+    """``timestamp.FromNanoseconds(ns)``, without its checks (``ns`` is an int)."""
+    timestamp.seconds, timestamp.nanos = divmod(ns, 1_000_000_000)
+
+
+#: Our retry policy for an activity scheduled without one: the server's default, which retries.
+_DEFAULT_RETRY = RetryPolicy()
+
+#: Commands after which the run is closed: the activation's later commands are not carried out.
+_CLOSING = (CompleteWorkflow, FailWorkflow, CancelWorkflow, ContinueAsNew)
 
 
 
@@ -175,16 +188,22 @@ class TemporalWorkflowInstance:
         """
         self.now_ns = now_ns
         jobs: list[wa.WorkflowActivationJob] = []
-        for patch_id in sorted(recorded_patches - self.notified_patches):
-            self.notified_patches.add(patch_id)
-            jobs.append(
-                wa.WorkflowActivationJob(notify_has_patch=wa.NotifyHasPatch(patch_id=patch_id))
-            )
+        if recorded_patches:
+            for patch_id in sorted(recorded_patches - self.notified_patches):
+                self.notified_patches.add(patch_id)
+                jobs.append(
+                    wa.WorkflowActivationJob(
+                        notify_has_patch=wa.NotifyHasPatch(patch_id=patch_id)
+                    )
+                )
+        history_length = self.history_length
         for event in events:
-            self.history_length = max(self.history_length, event.event_id)
+            if event.event_id > history_length:
+                history_length = event.event_id
             job = self._job_for(event)
             if job is not None:
                 jobs.append(job)
+        self.history_length = history_length
         if updates and not self.closed:
             jobs.extend(self.updates.jobs(updates))
         # A resolved local activity's marker precedes what the code does next (as Core's).
@@ -200,7 +219,7 @@ class TemporalWorkflowInstance:
             history_length=self.history_length + 1,
             jobs=jobs,
         )
-        activation.timestamp.FromNanoseconds(now_ns)
+        _set_time(activation.timestamp, now_ns)
         completion = self._activate(activation)
         if completion.HasField("failed"):
             if replaying:  # replay reports it against the recorded event, naming the exception
@@ -212,10 +231,7 @@ class TemporalWorkflowInstance:
             command = self._command_for(proto, replaying, recorded_patches)
             if command is not None:
                 commands.append(command)
-                if isinstance(command, CompleteWorkflow | FailWorkflow | CancelWorkflow):
-                    self.closed = True
-                    break
-                if isinstance(command, ContinueAsNew):
+                if isinstance(command, _CLOSING):
                     self.closed = True
                     break
         if self._local.jobs and not self.closed:
@@ -254,7 +270,18 @@ class TemporalWorkflowInstance:
 
     def _job_for(self, event: ev.Event) -> wa.WorkflowActivationJob | None:
         Job = wa.WorkflowActivationJob
+        # The commonest events first: each case is an isinstance check.
         match event:
+            case ev.ActivityTaskCompleted():
+                job = Job()
+                resolved = job.resolve_activity
+                resolved.seq = self._seq(event.scheduled_event_id, "activity")
+                fill_payload(resolved.result.completed.result, event.result)
+                return job
+            case ev.ActivityTaskScheduled() | ev.ActivityTaskStarted():
+                return None
+            case ev.TimerFired():
+                return Job(fire_timer=wa.FireTimer(seq=self._seq(event.started_event_id, "timer")))
             case ev.WorkflowExecutionStarted():
                 return self._initialize_job()
             case ev.WorkflowExecutionSignaled():
@@ -267,13 +294,6 @@ class TemporalWorkflowInstance:
                 )
             case ev.WorkflowExecutionCancelRequested():
                 return Job(cancel_workflow=wa.CancelWorkflow(reason=event.reason))
-            case ev.TimerFired():
-                return Job(fire_timer=wa.FireTimer(seq=self._seq(event.started_event_id, "timer")))
-            case ev.ActivityTaskCompleted():
-                job = Job()
-                job.resolve_activity.seq = self._seq(event.scheduled_event_id, "activity")
-                job.resolve_activity.result.completed.result.CopyFrom(to_payload(event.result))
-                return job
             case ev.ActivityTaskFailed() | ev.ActivityTaskTimedOut():
                 job = Job()
                 job.resolve_activity.seq = self._seq(event.scheduled_event_id, "activity")
@@ -311,7 +331,7 @@ class TemporalWorkflowInstance:
                 job = Job()
                 done = job.resolve_child_workflow_execution
                 done.seq = self._seq(event.initiated_event_id, "child")
-                done.result.completed.result.CopyFrom(to_payload(event.result))
+                fill_payload(done.result.completed.result, event.result)
                 return job
             case ev.ChildWorkflowExecutionFailed():
                 job = Job()
@@ -479,7 +499,7 @@ class TemporalWorkflowInstance:
             heartbeat_ns=heartbeat_ns,
             # Without one, the server gives an activity the default policy: it retries.
             retry_policy=retry_policy(act.retry_policy, act.HasField("retry_policy"))
-            or RetryPolicy(),
+            or _DEFAULT_RETRY,
         )
         self.activities[command.seq] = command
         return command
@@ -533,7 +553,7 @@ class TemporalWorkflowInstance:
                 )
             ],
         )
-        activation.timestamp.FromNanoseconds(self.now_ns)
+        _set_time(activation.timestamp, self.now_ns)
         completion = self._activate(activation)
         if completion.HasField("failed"):
             raise QueryError(f"query {name!r} failed: {completion.failed.failure.message}")

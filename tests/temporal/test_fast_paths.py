@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.common.v1 import RetryPolicy as ProtoRetryPolicy
+from temporalio.common import RetryPolicy
 from temporalio.converter import (
     DataConverter,
     DefaultPayloadConverter,
@@ -20,9 +25,13 @@ from temporalio.converter import (
 from pytest_durable.temporal._activity import _LoopEvent
 from pytest_durable.temporal._convert import (
     SCALARS,
+    fill_payload,
     is_plain,
     plain_args,
+    retry_policy,
+    to_payload,
     to_payloads,
+    to_value,
     to_values,
 )
 
@@ -137,3 +146,62 @@ def test_a_loop_event_wait_sync_times_out_while_unset() -> None:
 @pytest.mark.parametrize("value", [0, -3, 2.5, "x", True, None])
 def test_the_scalar_types_are_exact(value: Any) -> None:
     assert type(value) in SCALARS
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(json_values)
+def test_payloads_are_written_and_read_as_json_dumps_and_loads_do(value: Any) -> None:
+    payload = to_payload(value)
+    if value is None:
+        assert payload == Payload(metadata={"encoding": b"binary/null"})
+        return
+    expected = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+    assert payload.data == expected
+    assert dict(payload.metadata) == {"encoding": b"json/plain"}
+    assert to_value(payload) == json.loads(expected)
+
+
+@pytest.mark.parametrize("data", [b"0", b"7", b"123456789012345678901234567890", b"-4", b"1.5"])
+def test_numbers_read_as_json_reads_them(data: bytes) -> None:
+    value = to_value(Payload(metadata={"encoding": b"json/plain"}, data=data))
+    assert value == json.loads(data) and type(value) is type(json.loads(data))
+
+
+def test_a_number_with_a_leading_zero_is_invalid_json_as_before() -> None:
+    with pytest.raises(json.JSONDecodeError):
+        to_value(Payload(metadata={"encoding": b"json/plain"}, data=b"07"))
+
+
+def test_a_field_filled_in_place_equals_the_payload_copied_in() -> None:
+    raw = to_value(Payload(metadata={"encoding": b"binary/custom", "k": b"v"}, data=b"\x00"))
+    for value in (None, 3, "é", [1, {"a": None}], raw):
+        filled = Payloads()
+        fill_payload(filled.payloads.add(), value)
+        assert filled.payloads[0] == to_payload(value)
+
+
+def _proto(policy: RetryPolicy) -> ProtoRetryPolicy:
+    proto = ProtoRetryPolicy()
+    policy.apply_to_proto(proto)
+    return proto
+
+
+def test_the_same_retry_policy_message_gives_the_same_policy() -> None:
+    first = _proto(RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=3))
+    policy = retry_policy(first, True)
+    assert policy is retry_policy(_proto(RetryPolicy.from_proto(first)), True)
+    assert policy is not None and policy.maximum_attempts == 3
+    assert policy.initial_interval == timedelta(seconds=2)
+    assert retry_policy(first, False) is None
+    # Many distinct policies do not grow the cache without bound; each stays right.
+    for attempts in range(1, 300):
+        other = retry_policy(_proto(RetryPolicy(maximum_attempts=attempts)), True)
+        assert other is not None and other.maximum_attempts == attempts
+    again = retry_policy(first, True)
+    assert again == policy
