@@ -248,6 +248,9 @@ _MODULES: Final = frozenset(
 )
 #: Which of :data:`_MODULES` were loaded when :func:`install_functions` last ran.
 _scanned: frozenset[str] = frozenset()
+_CLOCK_NAMES: Final = tuple(_FUNCTIONS["time"])
+#: ``time``'s clock functions as :func:`install_functions` left them (all guard wrappers).
+_clock_wrappers: tuple[Any, ...] = ()
 
 
 def install_functions() -> None:
@@ -257,9 +260,9 @@ def install_functions() -> None:
     bind the wrappers even with ``from uuid import uuid4``; a module imported after it (say
     ``secrets``) is wrapped by the next :func:`install`.
     """
-    global _clock_patchable, _scanned
+    global _clock_patchable, _scanned, _clock_wrappers
     with _lock:
-        _scanned = _MODULES.intersection(sys.modules)
+        _scanned = frozenset(sys.modules.keys() & _MODULES)
         if _clock_patchable is None:
             _clock_patchable = _make_way_for_time_machine()
         for module_name, calls in _FUNCTIONS.items():
@@ -271,6 +274,7 @@ def install_functions() -> None:
                 if current is not None and not getattr(current, "__durable_guard__", False):
                     setattr(module, name, _wrap_function(current, call))
         if _clock_patchable:
+            _clock_wrappers = tuple(map(sys.modules["time"].__dict__.get, _CLOCK_NAMES))
             _patch_freezegun()
         _patch_random_class()
         for (module_name, name), effect in _EFFECTS.items():
@@ -305,16 +309,15 @@ def _up_to_date() -> bool:
 
     That is so when no guarded module was imported since its last scan and the clocks, the only
     functions put back behind the guard's back (by freezegun when it stops), are still wrapped.
-    Engines are made by the thousand in a suite: this keeps the full scan out of each.
+    Engines are made by the thousand in a suite: this keeps the full scan out of each, and
+    itself costs no Python-level loop (``sys.modules`` holds a thousand modules in a suite:
+    the intersection looks each guarded name up in it, never the other way round).
     """
-    if _MODULES.intersection(sys.modules) != _scanned:
+    if sys.modules.keys() & _MODULES != _scanned:
         return False
-    if _clock_patchable:
-        clock = sys.modules["time"]
-        for name in _FUNCTIONS["time"]:
-            if not getattr(getattr(clock, name), "__durable_guard__", False):
-                return False
-    return True
+    # A clock put back (freezegun stopping) is no longer the wrapper installed in its place.
+    clocks = sys.modules["time"].__dict__
+    return not _clock_patchable or tuple(map(clocks.get, _CLOCK_NAMES)) == _clock_wrappers
 
 
 def _install_the_rest() -> None:
