@@ -165,3 +165,44 @@ def test_a_hung_attempt_is_retried_and_the_run_completes() -> None:
         invariant=lambda h: None,
     )
     assert report.statuses == ("completed",)
+
+
+def test_a_failure_is_saved_and_tried_first_by_the_next_check_of_the_same_workflow() -> None:
+    from hypothesis import settings
+    from hypothesis.database import InMemoryExampleDatabase
+
+    def reaches_at_most_attempt_2(handle: Any) -> None:
+        started = [e for e in handle.history.events if e.kind == "ActivityTaskStarted"]
+        assert started[-1].attempt <= 2, f"step ran on attempt {started[-1].attempt}"
+
+    def check(tried: list[FaultPlan], workflow_id: str) -> FaultPlan:
+        plans = fault_plans(activities=[step], kinds=[FailAttempt], max_attempt=3).map(
+            lambda plan: tried.append(plan) or plan
+        )
+        with pytest.raises(PropertyFailure) as failure:
+            check_workflow(
+                Steps.run, [1], plans=plans, invariant=reaches_at_most_attempt_2, id=workflow_id
+            )
+        return failure.value.plan  # type: ignore[no-any-return]
+
+    database = InMemoryExampleDatabase()
+    previous = settings.get_current_profile_name()
+    settings.register_profile(
+        "saved-failures", settings.get_profile(previous), database=database, derandomize=False
+    )
+    settings.load_profile("saved-failures")
+    try:
+        minimal = FaultPlan(
+            (FailAttempt(activity="step", attempt=1), FailAttempt(activity="step", attempt=2)),
+            allow_unreached=True,
+        )
+        first: list[FaultPlan] = []
+        assert check(first, "o-1") == minimal and first[0] != minimal
+        again: list[FaultPlan] = []
+        assert check(again, "o-1") == minimal
+        assert again[0] == minimal and len(again) < len(first)
+        # The failure is kept per workflow type and id: another id searches afresh.
+        other: list[FaultPlan] = []
+        assert check(other, "o-2") == minimal and other[0] != minimal
+    finally:
+        settings.load_profile(previous)
