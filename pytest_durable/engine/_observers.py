@@ -174,6 +174,15 @@ Observer = Callable[[Notice], None]
 """A callable that receives each :data:`Notice`."""
 
 
+_LISTS: dict[type[Notice], str] = {
+    EventsAppended: "appended",
+    AttemptStarted: "attempt_started",
+    AttemptFinished: "attempt_finished",
+    RunClosed: "run_closed",
+}
+"""Each kind of notice's list of subscribers in :class:`Observers`."""
+
+
 class Observers:
     """The engine's subscribers, by the kind of notice they want.
 
@@ -207,16 +216,11 @@ class Observers:
             log.pending.append(fields)
 
     def _lists(self, kinds: tuple[type[Notice], ...]) -> list[list[Observer]]:
-        by_kind: dict[type[Notice], list[Observer]] = {
-            EventsAppended: self.appended,
-            AttemptStarted: self.attempt_started,
-            AttemptFinished: self.attempt_finished,
-            RunClosed: self.run_closed,
-        }
-        unknown = [k for k in kinds if k not in by_kind]
-        if unknown:
-            raise TypeError(f"not a notice kind: {unknown[0]!r}; kinds: {list(by_kind)}")
-        return [by_kind[k] for k in kinds or tuple(by_kind)]
+        try:
+            return [getattr(self, _LISTS[kind]) for kind in kinds or _LISTS]
+        except KeyError:
+            unknown = next(kind for kind in kinds if kind not in _LISTS)
+            raise TypeError(f"not a notice kind: {unknown!r}; kinds: {list(_LISTS)}") from None
 
     def subscribe(
         self, observer: Observer, kinds: tuple[type[Notice], ...] = ()
