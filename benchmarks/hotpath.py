@@ -2,6 +2,7 @@
 
     python benchmarks/hotpath.py /path/to/checkout-a /path/to/checkout-b   # CPU, best of N
     python benchmarks/hotpath.py --calls /path/to/checkout                  # calls per unit
+    python benchmarks/hotpath.py --only environment --only close A B          # some paths only
 
 Wall-clock figures on a shared machine mostly measure the other processes. This script times
 each path with ``time.process_time`` (best of ``--repeat``) in a fresh process per checkout and
@@ -26,11 +27,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-PATHS = ("mocked", "replay", "timers", "environment")
-UNITS = {"mocked": "ms", "replay": "events/s", "timers": "ms", "environment": "us"}
+PATHS = ("mocked", "replay", "timers", "environment", "close", "small test")
+UNITS = {
+    "mocked": "ms",
+    "replay": "events/s",
+    "timers": "ms",
+    "environment": "us",
+    "close": "us",
+    "small test": "us",
+}
 
 
-def _measure(repeat: int, calls: bool) -> dict[str, float]:
+def _measure(repeat: int, calls: bool, only: list[str]) -> dict[str, float]:
     """In the child: each path's best CPU time (or calls per unit) for the checkout imported."""
     from _workflows import SequentialActivities, SequentialTimers, step
 
@@ -54,6 +62,13 @@ def _measure(repeat: int, calls: bool) -> dict[str, float]:
         for env in envs:
             env.close()
 
+    def small_tests(_: Any) -> None:
+        # A typical test's whole cost: create, mock, run a one-activity workflow, close.
+        for _ in range(50):
+            with DurableEnvironment() as env:
+                env.mock_activity(step, returns=1)
+                env.run(SequentialActivities.run, 1).result()
+
     cases: dict[str, tuple[Callable[[Any], Any], Callable[[], Any], Callable[[Any], Any], int]] = {
         "mocked": (
             lambda env: env.run(SequentialActivities.run, 1000).result(),
@@ -69,9 +84,13 @@ def _measure(repeat: int, calls: bool) -> dict[str, float]:
             1000,
         ),
         "environment": (make_envs, lambda: None, close_envs, 200),
+        "close": (close_envs, lambda: make_envs(None), lambda _: None, 200),
+        "small test": (small_tests, lambda: None, lambda _: None, 50),
     }
     results = {}
     for name, (body, setup, teardown, units) in cases.items():
+        if only and name not in only:
+            continue
         best = float("inf")
         for _ in range(1 if calls else repeat):
             state = setup()
@@ -106,10 +125,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--calls", action="store_true", help="count calls instead of timing")
+    parser.add_argument(
+        "--only", action="append", choices=PATHS, default=[], help="measure only these paths"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_measure(args.repeat, args.calls)))
+        print(json.dumps(_measure(args.repeat, args.calls, args.only)))
         return
     here = Path(__file__).resolve().parent
     best: dict[Path, dict[str, float]] = {}
@@ -119,6 +141,7 @@ def main() -> None:
             env = dict(os.environ, PYTHONPATH=f"{root}{os.pathsep}{root / 'benchmarks'}")
             command = [sys.executable, str(here / "hotpath.py"), "--child", str(root)]
             command += ["--repeat", str(args.repeat)] + (["--calls"] if args.calls else [])
+            command += [f"--only={name}" for name in args.only]
             out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             figures = json.loads(out.stdout)
             seen = best.setdefault(checkout, {})
@@ -129,7 +152,7 @@ def main() -> None:
     unit = "calls per unit" if args.calls else "CPU, best"
     print(f"| path ({unit}) | " + " | ".join(str(c) for c in args.checkouts) + " |")
     print("|---|" + "---:|" * len(args.checkouts))
-    for name in PATHS:
+    for name in args.only or PATHS:
         label = name if args.calls else f"{name} ({UNITS[name]})"
         cells = [f"{best[c][name]:,.1f}" for c in args.checkouts]
         print(f"| {label} | " + " | ".join(cells) + " |")
