@@ -42,15 +42,13 @@ wrappers at startup; the rest waits for the first guarded engine.
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import sysconfig
 import threading
 from collections.abc import Callable
-from types import FrameType
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
-from .errors import NondeterministicCallError
+if TYPE_CHECKING:
+    from types import FrameType
 
 #: The attribute of a workflow's event loop saying that its code is guarded.
 FLAG: Final = "determinism_guard"
@@ -64,12 +62,19 @@ _EFFECT: Final = (
 )
 
 
-class _Call(NamedTuple):
-    """A guarded function: what the message calls it, why it is refused, what to use."""
+class _Call:
+    """A guarded function: what the message calls it, why it is refused, what to use.
 
-    what: str
-    why: str
-    alternative: str
+    A plain class rather than a dataclass or named tuple: the tables below are made when pytest
+    starts, and those would compile their generated methods then, in every run.
+    """
+
+    __slots__ = ("alternative", "what", "why")
+
+    def __init__(self, what: str, why: str, alternative: str) -> None:
+        self.what = what
+        self.why = why
+        self.alternative = alternative
 
 
 _NOW: Final = "workflow.now() (the workflow task's time, from history)"
@@ -145,12 +150,20 @@ _DATETIME_METHODS: Final = (
 
 
 
-class _Effect(NamedTuple):
+class _Effect:
     """A guarded I/O function: what the message says it did, and how it shows the call."""
 
-    did: str
-    what: str
-    shown: Callable[[tuple[Any, ...], dict[str, Any]], tuple[Any, ...]]
+    __slots__ = ("did", "shown", "what")
+
+    def __init__(
+        self,
+        did: str,
+        what: str,
+        shown: Callable[[tuple[Any, ...], dict[str, Any]], tuple[Any, ...]],
+    ) -> None:
+        self.did = did
+        self.what = what
+        self.shown = shown
 
 
 def _first(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -392,20 +405,40 @@ def _make_way_for_time_machine() -> bool:
     """
     import importlib.util
 
-    if importlib.util.find_spec("_time_machine") is None:
+    spec = importlib.util.find_spec("_time_machine")
+    if spec is None:
         return True
-    import importlib.metadata
-
     try:
-        version = importlib.metadata.version("time-machine")
-        major, minor = (int(part) for part in version.split(".")[:2])
-    except (importlib.metadata.PackageNotFoundError, ValueError):  # pragma: no cover
+        major, minor = _time_machine_version(spec.origin)
+    except (ImportError, ValueError):  # pragma: no cover - an installation without metadata
         return False
     if (major, minor) < (2, 19):  # pragma: no cover - the project's environments have 3.x
         return False
     import _time_machine  # noqa: F401 - see the docstring
 
     return True
+
+
+def _time_machine_version(extension: str | None) -> tuple[int, int]:
+    """time-machine's version, from the metadata folder beside its extension module.
+
+    ``importlib.metadata.version`` would find it too, by reading every installed distribution's
+    metadata: several milliseconds of every pytest run, where the folder beside the extension
+    names the version at the cost of one directory listing.
+    """
+    import os
+
+    if extension:
+        folder = os.path.dirname(extension)
+        for entry in os.listdir(folder):
+            if entry.startswith("time_machine-") and entry.endswith(".dist-info"):
+                version = entry[len("time_machine-") : -len(".dist-info")]
+                major, minor = version.split(".")[:2]
+                return int(major), int(minor)
+    import importlib.metadata
+
+    major, minor = importlib.metadata.version("time-machine").split(".")[:2]
+    return int(major), int(minor)
 
 
 def _patch_freezegun() -> None:
@@ -466,93 +499,39 @@ def _wrap_classmethod(original: Any, call: _Call) -> Callable[..., Any]:
     return guarded
 
 
-def _reads_time_zones(args: tuple[Any, ...]) -> bool:
-    """Whether an ``open`` reads the time zone database (``ZoneInfo("Europe/Paris")``).
-
-    zoneinfo opens it from C, with no frame of its own to recognise it by; converting a
-    workflow time to a zone is what deterministic code does.
-    """
-    zoneinfo = sys.modules.get("zoneinfo")
-    if zoneinfo is None or not args or not isinstance(args[0], str):
-        return False
-    return args[0].startswith(tuple(os.path.join(path, "") for path in zoneinfo.TZPATH))
+# --- checking a call (in :mod:`._guard_checks`, loaded by the first call to check) --------------
 
 
-# --- whose call is it? ---------------------------------------------------------------------
+def _load_checks() -> None:
+    global _check_caller, _check_effect
+    from . import _guard_checks
 
-_USER, _LIBRARY, _INFRASTRUCTURE, _DURABLE = range(4)
-
-_PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_PATHS: Final = sysconfig.get_paths()
-_INSTALLED: Final = tuple(
-    sorted({os.path.join(_PATHS[key], "") for key in ("purelib", "platlib") if key in _PATHS})
-)
-_STDLIB: Final = tuple(
-    sorted({os.path.join(_PATHS[key], "") for key in ("stdlib", "platstdlib") if key in _PATHS})
-)
-#: Standard modules whose file reads serve the interpreter, not the workflow's decisions.
-_INFRASTRUCTURE_MODULES: Final = frozenset(
-    {
-        "codecs",
-        "encodings",
-        "importlib",
-        "inspect",
-        "linecache",
-        "logging",
-        "pkgutil",
-        "tokenize",
-        "traceback",
-        "warnings",
-        "zipimport",
-        "zoneinfo",
-    }
-)
+    _check_caller = _guard_checks.check_caller
+    _check_effect = _guard_checks.check_effect
 
 
-@functools.lru_cache(maxsize=1024)
-def _kind(filename: str) -> int:
-    """Who a source file belongs to: workflow code, a library, infrastructure, this package."""
-    if filename.startswith(_PACKAGE_DIR):
-        return _DURABLE
-    if filename.startswith("<frozen "):
-        module = filename[len("<frozen ") : -1]
-        top = module.split(".")[0]
-        return _INFRASTRUCTURE if top in _INFRASTRUCTURE_MODULES else _LIBRARY
-    if filename.startswith(_INSTALLED):
-        return _LIBRARY
-    for prefix in _STDLIB:
-        if filename.startswith(prefix):
-            top = filename[len(prefix) :].split(os.sep)[0].removesuffix(".py")
-            return _INFRASTRUCTURE if top in _INFRASTRUCTURE_MODULES else _LIBRARY
-    return _USER
+def _first_check_caller(call: _Call, frame: FrameType, loop: Any) -> None:
+    _load_checks()
+    _check_caller(call, frame, loop)
 
 
-def _is_workflow_code(filename: str, loop: Any) -> bool:
-    kind = _kind(filename)
-    if kind == _USER:
-        return True
-    return kind == _LIBRARY and filename.startswith(_own_roots(loop))
+def _first_check_effect(
+    effect: _Effect,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    frame: FrameType | None,
+    loop: Any,
+) -> None:
+    _load_checks()
+    _check_effect(effect, args, kwargs, frame, loop)
 
 
-def _own_roots(loop: Any) -> tuple[str, ...]:
-    """The running workflow's own top-level package folder, for a project installed as such."""
-    instance = getattr(loop, "instance", None)
-    definition = getattr(instance, "definition", None)
-    cls = getattr(definition, "cls", None)
-    if cls is None:
-        return ()
-    return _package_root(cls.__module__.split(".")[0])
-
-
-@functools.lru_cache(maxsize=64)
-def _package_root(top: str) -> tuple[str, ...]:
-    module = sys.modules.get(top)
-    filename = getattr(module, "__file__", None)
-    if not filename or not filename.startswith(_INSTALLED):
-        return ()
-    if os.path.basename(filename) == "__init__.py":
-        return (os.path.join(os.path.dirname(filename), ""),)
-    return (filename,)
+#: Refuses ``call`` if workflow code made it itself (:func:`._guard_checks.check_caller`).
+_check_caller: Callable[[_Call, FrameType, Any], None] = _first_check_caller
+#: Refuses an effect workflow code asked for (:func:`._guard_checks.check_effect`).
+_check_effect: Callable[
+    [_Effect, tuple[Any, ...], dict[str, Any], FrameType | None, Any], None
+] = _first_check_effect
 
 
 _WALL_CLOCK: Final = _Call(
@@ -569,54 +548,3 @@ def check_wall_clock_read(frame: FrameType) -> None:
     loop = guarded_loop()
     if loop is not None:
         _check_caller(_WALL_CLOCK, frame, loop)
-
-
-def _check_caller(call: _Call, frame: FrameType, loop: Any) -> None:
-    """Refuse ``call`` if workflow code made it itself (see the module docstring)."""
-    if _is_workflow_code(frame.f_code.co_filename, loop):
-        _refuse(f"called {call.what}", call, frame, loop)
-
-
-def _check_effect(
-    effect: _Effect,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    frame: FrameType | None,
-    loop: Any,
-) -> None:
-    """Refuse an effect that workflow code asked for, directly or through libraries."""
-    if effect.what == "open" and _reads_time_zones(args):
-        return
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        kind = _kind(filename)
-        if kind == _USER or (kind == _LIBRARY and filename.startswith(_own_roots(loop))):
-            shown = effect.shown(args, kwargs)
-            shown = tuple(os.fsdecode(a) if isinstance(a, bytes) else a for a in shown)
-            what = f"{effect.what}({', '.join(repr(a) for a in shown)})"
-            why, alternative = _EFFECT, _ACTIVITY
-            if effect.what == "threading.Thread.start":
-                why, alternative = _THREADS, _THREAD_ALTERNATIVE
-            _refuse(f"{effect.did} ({what})", _Call(what, why, alternative), frame, loop)
-        if kind != _LIBRARY:
-            return  # this package's own work, or infrastructure on the way
-        frame = frame.f_back
-
-
-def _refuse(did: str, call: _Call, frame: FrameType, loop: Any) -> None:
-    from .engine._location import display_path
-
-    code = frame.f_code
-    where = f"{display_path(code.co_filename)}:{frame.f_lineno} in {code.co_name}"
-    error = NondeterministicCallError(
-        f"workflow code {did} at {where}: {call.why}. Instead, use {call.alternative}. (To "
-        "allow it, turn the determinism guard off: determinism_guard=False on the environment "
-        "or the durable marker, or --durable-determinism-guard=off.)",
-        call=call.what,
-        alternative=call.alternative,
-        location=where,
-    )
-    report = getattr(loop, "report_guard_error", None)
-    if report is not None:
-        report(error)
-    raise error

@@ -41,6 +41,7 @@ from pytest_durable import (
     workflow,
 )
 from pytest_durable import _guard as guard
+from pytest_durable import _guard_checks as checks
 
 HERE = os.path.relpath(__file__)
 
@@ -556,36 +557,36 @@ def test_crash_exploration_runs_guarded(env: DurableEnvironment) -> None:
 def test_installed_code_is_a_library_unless_it_is_the_workflows_own_package(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    installed = guard._INSTALLED[0]
+    installed = checks._INSTALLED[0]
     shop = SimpleNamespace(__file__=os.path.join(installed, "myshop", "__init__.py"))
     monkeypatch.setitem(sys.modules, "myshop", shop)
-    guard._package_root.cache_clear()
+    checks._package_root.cache_clear()
     workflow_cls = type("Order", (), {"__module__": "myshop.flows"})
     loop = SimpleNamespace(instance=SimpleNamespace(definition=SimpleNamespace(cls=workflow_cls)))
     other = SimpleNamespace(instance=None)
     flows = os.path.join(installed, "myshop", "flows.py")
     library = os.path.join(installed, "somelib", "clock.py")
-    assert guard._is_workflow_code(flows, loop)
-    assert not guard._is_workflow_code(flows, other)
-    assert not guard._is_workflow_code(library, loop)
-    assert guard._is_workflow_code(__file__, other)
-    assert not guard._is_workflow_code(logging.__file__, loop)
-    assert not guard._is_workflow_code("<frozen importlib._bootstrap>", loop)
+    assert checks._is_workflow_code(flows, loop)
+    assert not checks._is_workflow_code(flows, other)
+    assert not checks._is_workflow_code(library, loop)
+    assert checks._is_workflow_code(__file__, other)
+    assert not checks._is_workflow_code(logging.__file__, loop)
+    assert not checks._is_workflow_code("<frozen importlib._bootstrap>", loop)
     # A top-level module rather than a package: only that file is the workflow's.
     single = SimpleNamespace(__file__=os.path.join(installed, "myflows.py"))
     monkeypatch.setitem(sys.modules, "myflows", single)
     flow_cls = type("Refund", (), {"__module__": "myflows"})
     loop = SimpleNamespace(instance=SimpleNamespace(definition=SimpleNamespace(cls=flow_cls)))
-    assert guard._is_workflow_code(single.__file__, loop)
-    assert not guard._is_workflow_code(flows, loop)
-    guard._package_root.cache_clear()
+    assert checks._is_workflow_code(single.__file__, loop)
+    assert not checks._is_workflow_code(flows, loop)
+    checks._package_root.cache_clear()
 
 
 def test_a_loop_of_another_kind_gets_the_error_raised_only() -> None:
     frame = sys._getframe()
     call = guard._Call("time.time()", "why", "workflow.now()")
     with pytest.raises(NondeterministicCallError, match=r"called time\.time\(\) at .* in test_a"):
-        guard._refuse("called time.time()", call, frame, SimpleNamespace())
+        checks._refuse("called time.time()", call, frame, SimpleNamespace())
 
 
 def test_installing_twice_changes_nothing() -> None:
@@ -614,3 +615,28 @@ def test_a_new_engine_wraps_a_clock_put_back_and_a_module_imported_since(
     monkeypatch.setitem(sys.modules, "secrets", fresh)
     make_env()
     assert getattr(fresh.token_hex, "__durable_guard__", False)
+
+
+def test_time_machine_version_is_read_beside_its_extension() -> None:
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec("_time_machine")
+    assert spec is not None and spec.origin is not None
+    major, minor = (int(part) for part in importlib.metadata.version("time-machine").split(".")[:2])
+    assert guard._time_machine_version(spec.origin) == (major, minor)
+    # Without the extension's location, the installed metadata tells.
+    assert guard._time_machine_version(None) == (major, minor)
+
+
+def test_a_run_that_never_checks_a_call_never_loads_the_checks() -> None:
+    code = (
+        "import sys, pytest_durable._guard as g; g.install_functions(); "
+        "import time, uuid; time.time(); uuid.uuid4(); "
+        "print('pytest_durable._guard_checks' in sys.modules, 'sysconfig' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
+
