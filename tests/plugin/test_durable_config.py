@@ -95,3 +95,29 @@ def test_direct_construction_is_validated() -> None:
         DurableConfig(start_time=datetime(2030, 1, 1))
     with pytest.raises(InvalidArgumentError, match="deadlock_timeout must be a positive"):
         DurableConfig(deadlock_timeout=float("nan"))
+
+
+def test_durable_config_is_a_frozen_value() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    config = DurableConfig(seed=3, timeline="always")
+    assert config == DurableConfig(seed=3, timeline="always")
+    assert config != DurableConfig(seed=4, timeline="always")
+    assert config != "DurableConfig(seed=3)"
+    assert hash(config) == hash(DurableConfig(seed=3, timeline="always"))
+    assert len({config, DurableConfig(seed=3, timeline="always")}) == 1
+    assert repr(config).startswith("DurableConfig(seed=3, random_seed=False, start_time=")
+    assert pickle.loads(pickle.dumps(config)) == config
+    assert copy.deepcopy(config) == config
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'seed'"):
+        config.seed = 4  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'seed'"):
+        del config.seed  # type: ignore[misc]
+    changed = config.replace(seed=9)
+    assert (changed.seed, changed.timeline, config.seed) == (9, "always", 3)
+    with pytest.raises(InvalidArgumentError, match="seed must be an int"):
+        config.replace(seed="nine")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'sed'"):
+        DurableConfig(sed=1)  # type: ignore[call-arg]
