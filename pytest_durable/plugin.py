@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .errors import DurableError, InvalidArgumentError, UnusedMockWarning
 from .fixtures._config import (
     INTERRUPT_NOTE_PREFIX,
     MARKER_HELP,
@@ -141,7 +140,7 @@ def pytest_configure(config: pytest.Config) -> None:
             {s.name: _read_ini(config, s) for s in SETTINGS},
             inherited_seed=inherited if isinstance(inherited, int) else None,
         )
-    except InvalidArgumentError as exc:
+    except _invalid_argument() as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = settings
     if settings.determinism_guard:
@@ -158,6 +157,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(GoldenHooks(goldens), "durable-goldens")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(settings), "durable-xdist")
+
+
+def _invalid_argument() -> type[Exception]:
+    """:class:`~pytest_durable.errors.InvalidArgumentError`, for an ``except`` clause.
+
+    The clause calls this only while an exception is being matched: a run whose settings are
+    all valid never loads the errors module.
+    """
+    from .errors import InvalidArgumentError
+
+    return InvalidArgumentError
 
 
 def _history_paths(config: pytest.Config) -> list[Path]:
@@ -203,7 +213,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     try:
         _settings_for(item)
-    except InvalidArgumentError as exc:
+    except _invalid_argument() as exc:
         pytest.fail(str(exc), pytrace=False)
 
 
@@ -222,7 +232,7 @@ def _settings_for(item: pytest.Item) -> DurableConfig:
 def _fixture_settings(request: pytest.FixtureRequest) -> DurableConfig:
     try:
         return _settings_for(request.node)
-    except InvalidArgumentError as exc:
+    except _invalid_argument() as exc:
         # A marker added during setup (request.applymarker), after pytest_runtest_setup.
         pytest.fail(str(exc), pytrace=False)
 
@@ -255,6 +265,8 @@ def durable_env(request: pytest.FixtureRequest) -> Iterator[DurableEnvironment]:
         if settings.strict_activities:
             problems.append(message + " (strict_activities is on)")
         else:
+            from .errors import UnusedMockWarning
+
             warnings.warn(UnusedMockWarning(message), stacklevel=1)
     # Only a test that passed is failed for these: a failing one already shows its timeline.
     if problems and request.node.stash.get(_CALL_PASSED, False):
@@ -302,7 +314,7 @@ def durable_redis(request: pytest.FixtureRequest) -> Iterator[Any]:
     try:
         context = redis_client(_fixture_settings(request).redis_url)
         client = context.__enter__()
-    except InvalidArgumentError as exc:
+    except _invalid_argument() as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
         yield client
@@ -417,6 +429,8 @@ def pytest_runtest_makereport(
 
 def _add_hint(item: pytest.Item, error: BaseException, report: pytest.TestReport) -> None:
     """Explain a ``TimeoutError`` that the test module's name ``TimeoutError`` is not."""
+    from .errors import DurableError
+
     module = getattr(item, "module", None)
     if module is None or not isinstance(error, TimeoutError | DurableError):
         return
@@ -514,6 +528,7 @@ class HistoryReplay(pytest.Item):
     ) -> str | Any:
         """Our errors say all there is to say (file, place, fix); others get a traceback."""
         from .engine._replay import ReplayDivergenceWarning
+        from .errors import DurableError
 
         if isinstance(excinfo.value, DurableError | ReplayDivergenceWarning):
             return f"{type(excinfo.value).__name__}: {excinfo.value}"

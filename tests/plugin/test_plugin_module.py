@@ -57,7 +57,6 @@ def test_docs_cover_every_option_and_ini_key() -> None:
 _PLUGIN_ONLY_MODULES = {
     "pytest_durable",
     "pytest_durable._guard",
-    "pytest_durable.errors",
     "pytest_durable.fixtures",
     "pytest_durable.fixtures._config",
     "pytest_durable.fixtures._golden_files",
