@@ -13,7 +13,12 @@ when a fixture or marker is first used). Measured, each repetition a fresh proce
   interleaved, their order rotating each round, so the machine's load hits them alike; each
   run's CPU time (user + system of the child, which other processes' load disturbs less than
   wall time) is paired with the other arms' runs of the same round, and the plugin's cost is
-  the median of those paired differences, with best minus best beside it.
+  the median of those paired differences, with best minus best beside it;
+- the same two arms counted in instructions by valgrind's callgrind, when valgrind is installed
+  (one run each, hash seed fixed): deterministic where CPU time on a shared VM is not, since two
+  consecutive identical runs differ by more CPU time than the plugin costs. The difference is
+  shown as time too: its share of the instructions, applied to the ``-p no:durable`` arm's best
+  CPU time.
 
 Bytecode goes to temporary ``PYTHONPYCACHEPREFIX`` folders, so the checkout is left clean and
 every arm reads pytest's and the other plugins' bytecode from the same warm cache.
@@ -22,6 +27,7 @@ every arm reads pytest's and the other plugins' bytecode from the same warm cach
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -144,6 +150,42 @@ def _suite_time(directory: Path, extra: list[str], env: dict[str, str]) -> tuple
     return wall, cpu
 
 
+def _instructions(directory: Path, extra: list[str], env: dict[str, str]) -> int:
+    """Instructions the one-test suite's pytest process executes, counted by callgrind.
+
+    Deterministic where CPU time is not: with the hash seed fixed, the count of one run repeats
+    to within a few parts in a thousand, whatever the machine's load.
+    """
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+        "test_one.py",
+    ]
+    done = subprocess.run(
+        cmd,
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONHASHSEED": "0"},
+        check=False,
+    )
+    # The first line names the pytest process; a child it forks reports its own count.
+    first = re.search(r"==(\d+)==", done.stderr)
+    count = first and re.search(rf"=={first.group(1)}== Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or not count:
+        sys.stderr.write(done.stdout[-2000:] + done.stderr[-2000:])
+        raise SystemExit(f"counting instructions failed: {' '.join(cmd)}")
+    return int(count.group(1))
+
+
 def _own_time(directory: Path, env: dict[str, str]) -> float:
     """CPU seconds the plugin's import and hooks take in one run of the one-test suite."""
     out = subprocess.run(
@@ -246,6 +288,14 @@ def collect(quick: bool) -> list[Row]:
             shift = round_ % len(arms)
             for index, (arm, extra) in enumerate(arms[shift:] + arms[:shift]):
                 runs[arm].append(_suite_time(directory, extra, envs[(index + shift) % 3]))
+        counts = (
+            (
+                _instructions(directory, [], env),
+                _instructions(directory, _ARMS["`-p no:durable`"], env),
+            )
+            if shutil.which("valgrind")
+            else None
+        )
 
     cpu = {arm: [c for _, c in got] for arm, got in runs.items()}
     wall = {arm: [w for w, _ in got] for arm, got in runs.items()}
@@ -274,7 +324,26 @@ def collect(quick: bool) -> list[Row]:
                 f"{unpaired * 1e3:.1f} ms",
             )
         )
+    if counts is None:
+        sys.stderr.write("valgrind not found: the plugin's instructions are not counted\n")
+    else:
+        rows.append(_instructions_row(counts, min(cpu[off])))
     return rows
+
+
+def _instructions_row(counts: tuple[int, int], best_off: float) -> Row:
+    on, off = counts
+    share = (on - off) / off
+    return Row(
+        benchmark="what the plugin adds to the one-test suite, in instructions",
+        value=share * best_off * 1e3,
+        unit="ms",
+        target="< 15 ms",
+        ok=share * best_off < 0.015,
+        detail=f"{(on - off) / 1e6:,.1f} M more instructions than `-p no:durable` "
+        f"({on / 1e6:,.1f} M vs {off / 1e6:,.1f} M, +{share:.1%}; callgrind, one run each), "
+        f"as time: that share of the `-p no:durable` arm's best CPU time ({best_off:.3f} s)",
+    )
 
 
 if __name__ == "__main__":

@@ -285,7 +285,7 @@ def install_functions() -> None:
             for name, call in calls.items():
                 current = getattr(module, name, None)
                 if current is not None and not getattr(current, "__durable_guard__", False):
-                    setattr(module, name, _wrap_function(current, call))
+                    _patch(module, name, current, _wrap_function(current, call))
         if _clock_patchable:
             _clock_wrappers = tuple(map(sys.modules["time"].__dict__.get, _CLOCK_NAMES))
             _patch_freezegun()
@@ -294,14 +294,41 @@ def install_functions() -> None:
             module = sys.modules.get(module_name)
             current = getattr(module, name, None)
             if current is not None and not getattr(current, "__durable_guard__", False):
-                setattr(module, name, _wrap_effect(current, effect))
+                _patch(module, name, current, _wrap_effect(current, effect))
         for (module_name, class_name, name), effect in _METHODS.items():
             cls = getattr(sys.modules.get(module_name), class_name, None)
             if cls is None:  # its module is not loaded yet (None has an __init__ too)
                 continue
             current = getattr(cls, name, None)
             if current is not None and not getattr(current, "__durable_guard__", False):
-                setattr(cls, name, _wrap_effect(current, effect))
+                _patch(cls, name, current, _wrap_effect(current, effect))
+
+
+#: Every patch in place: (id of its owner, name) -> (owner, what was there, the replacement).
+_patches: dict[tuple[int, str], tuple[Any, Any, Any]] = {}
+
+
+def _patch(owner: Any, name: str, original: Any, replacement: Any) -> None:
+    if not _patches:
+        import atexit
+
+        atexit.register(_unpatch)
+    _patches[id(owner), name] = (owner, original, replacement)
+    setattr(owner, name, replacement)
+
+
+def _unpatch() -> None:
+    """At exit, put back what the guard replaced (where it is still the guard's).
+
+    Nothing runs a workflow then. A module holding a function of this one keeps this module's
+    globals alive into the interpreter's teardown, which then takes its garbage collections over
+    them again and again: two milliseconds of every pytest run, for nothing.
+    """
+    with _lock:
+        for (_, name), (owner, original, replacement) in _patches.items():
+            if getattr(owner, "__dict__", {}).get(name) is replacement:
+                setattr(owner, name, original)
+        _patches.clear()
 
 
 def install() -> None:
@@ -452,7 +479,7 @@ def _patch_freezegun() -> None:
         cls = getattr(api, f"Fake{class_name.capitalize()}", None)
         original = getattr(cls, "__dict__", {}).get(name)
         if isinstance(original, classmethod) and not getattr(original, "__durable_guard__", False):
-            setattr(cls, name, _GuardedClassMethod(_wrap_classmethod(original, call)))
+            _patch(cls, name, original, _GuardedClassMethod(_wrap_classmethod(original, call)))
 
 
 class _GuardedClassMethod(classmethod):  # type: ignore[type-arg]
@@ -484,7 +511,7 @@ def _patch_random_class() -> None:
         init(self, x)
 
     guarded_init.__durable_guard__ = True  # type: ignore[attr-defined]
-    setattr(cls, "__init__", guarded_init)  # noqa: B010 - cls is a class, not an instance
+    _patch(cls, "__init__", init, guarded_init)
 
 
 def _wrap_classmethod(original: Any, call: _Call) -> Callable[..., Any]:

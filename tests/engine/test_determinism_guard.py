@@ -640,3 +640,17 @@ def test_a_run_that_never_checks_a_call_never_loads_the_checks() -> None:
     )
     assert result.stdout.split() == ["False", "False"]
 
+
+
+def test_the_patches_are_put_back_at_exit_where_they_are_still_the_guards() -> None:
+    code = (
+        "import atexit, time, uuid, threading, pytest_durable._guard as g; g.install_functions(); "
+        "before = [getattr(f, '__durable_guard__', False) for f in (time.time, uuid.uuid4)]; "
+        "mine = lambda: 'mine'; uuid.uuid4 = mine; atexit._run_exitfuncs(); "
+        "print(before, getattr(time.time, '__durable_guard__', False), uuid.uuid4 is mine, "
+        "getattr(threading.Thread.start, '__durable_guard__', False))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["[True,", "True]", "False", "True", "False"]
