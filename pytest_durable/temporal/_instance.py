@@ -399,6 +399,9 @@ class TemporalWorkflowInstance:
         self, proto: wc.WorkflowCommand, replaying: bool, recorded_patches: frozenset[str]
     ) -> Command | None:
         which = proto.WhichOneof("variant")
+        if which == "schedule_activity":  # the commonest first
+            act = proto.schedule_activity
+            return self._schedule(act, heartbeat_ns=_ns(act.heartbeat_timeout))
         if which in _UNSUPPORTED:
             return self._unsupported(_UNSUPPORTED[which])
         if which == "update_response":
@@ -412,9 +415,6 @@ class TemporalWorkflowInstance:
             return timer
         if which == "cancel_timer":
             return CancelTimer(target=self.timers[proto.cancel_timer.seq])
-        if which == "schedule_activity":
-            act = proto.schedule_activity
-            return self._schedule(act, heartbeat_ns=_ns(act.heartbeat_timeout))
         if which == "schedule_local_activity":
             local = proto.schedule_local_activity
             retry = retry_policy(local.retry_policy, local.HasField("retry_policy"))

@@ -16,10 +16,15 @@ if TYPE_CHECKING:
 class _ConvertingAttempt:
     """An attempt whose failures, when temporalio exceptions, are converted for the engine."""
 
-    __slots__ = ("_attempt",)
+    __slots__ = ("_attempt", "in_turn", "now_ns", "succeed", "task")
 
     def __init__(self, attempt: Attempt) -> None:
         self._attempt = attempt
+        # What a mock uses on every attempt, forwarded without a __getattr__ miss each time.
+        self.task = attempt.task
+        self.now_ns = attempt.now_ns
+        self.in_turn = attempt.in_turn
+        self.succeed = attempt.succeed
 
     def fail(self, error: BaseException) -> None:
         exceptions = sys.modules.get("temporalio.exceptions")
