@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -184,6 +185,14 @@ def test_the_host_loop_opens_descriptors_only_once_it_may_wait_for_real() -> Non
         assert not loop.real_work_in_flight()  # the loop's own pipe is not real work
         loop.run_until_complete(asyncio.sleep(60))
         assert loop.clock.now_ns() == START + 120 * S  # and time still jumps
+        # A descriptor watched for reading, then for writing too, then for neither.
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            loop.add_reader(ours, print)
+            loop.add_writer(ours, print)
+            assert len(loop._selector.get_map()) == 2  # the pipe and the socket
+            assert loop.remove_writer(ours) and loop.remove_reader(ours)
+            assert len(loop._selector.get_map()) == 1
     finally:
         loop.close()
     assert _open_descriptors() == before
