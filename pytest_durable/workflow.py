@@ -320,6 +320,9 @@ def _must_be_awaited(
     return mark(call) if mark is not None else call
 
 
+_new_tuple = tuple.__new__
+
+
 def _runtime() -> WorkflowRuntime:
     """The running workflow's runtime: everything below validates, then forwards to it."""
     loop = asyncio._get_running_loop()
@@ -449,7 +452,8 @@ def is_replaying() -> bool:
 @_must_be_awaited
 async def sleep(duration: timedelta | float) -> None:
     """Sleep on a durable timer (``asyncio.sleep`` in workflow code does the same)."""
-    runtime = _runtime()
+    loop = asyncio._get_running_loop()
+    runtime = loop.runtime if type(loop) is WorkflowEventLoop else _runtime()  # raises there
     ns = to_ns(duration, what="sleep duration")
     assert ns is not None
     if ns < 0:
@@ -642,9 +646,9 @@ def _start_activity(
         heartbeat_timeout,
         retry_policy,
     )
-    return runtime.workflow_start_activity(
-        ActivityCall(name, definition, values, options, result_type)
-    )
+    # ActivityCall(...) without the named tuple's Python-level __new__: once per activity call.
+    call = _new_tuple(ActivityCall, (name, definition, values, options, result_type))
+    return runtime.workflow_start_activity(call)
 
 
 @overload

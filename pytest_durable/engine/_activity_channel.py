@@ -50,9 +50,8 @@ class ActivityTask:
         "workflow_type",
     )
 
-    def __init__(
+    def __init__(  # positional too: eleven keywords cost more than the rest of a dispatch
         self,
-        *,
         token: Token,
         activity_id: str,
         activity_type: str,

@@ -50,14 +50,3 @@ def canonical_order(arrivals: Sequence[ev.Event]) -> list[ev.Event]:
     then closed) keep their arrival order.
     """
     return sorted(arrivals, key=_command_id)
-
-
-def number_in_place(events: Sequence[ev.Event], first_id: int) -> None:
-    """Give ``events`` consecutive ids from ``first_id``.
-
-    Only for events nobody else holds yet (arrivals waiting to be recorded): they are frozen
-    dataclasses, renumbered where they are rather than rebuilt, as the hot path needs.
-    """
-    for offset, event in enumerate(events):
-        if event.event_id != first_id + offset:
-            object.__setattr__(event, "event_id", first_id + offset)

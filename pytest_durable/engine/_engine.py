@@ -28,7 +28,7 @@ from ..errors import (
 from . import _events as ev
 from ._activity_server import ActivityServer
 from ._activity_worker import ActivityWorker, Attempt, InlineActivity
-from ._arrivals import RESOLVED_COMMAND, canonical_order, number_in_place
+from ._arrivals import RESOLVED_COMMAND, canonical_order
 from ._clock import Clock, VirtualTimeLoop
 from ._commands import (
     AcceptUpdate,
@@ -550,7 +550,12 @@ class Engine:
         count = len(arrivals)
         if count > 2 or (count == 2 and type(arrivals[0]) is not ev.ActivityTaskStarted):
             arrivals = canonical_order(arrivals)
-        number_in_place(arrivals, len(run.events) + 1)
+        # Numbered in place: they are frozen, but nobody else holds them yet (rebuilding them
+        # would cost more than the rest of recording them).
+        first_id = len(run.events) + 1
+        for offset, event in enumerate(arrivals):
+            if event.event_id != first_id + offset:
+                object.__setattr__(event, "event_id", first_id + offset)
         try:
             self._append(run, arrivals)
         except ConcurrentAppendError as error:
@@ -855,7 +860,7 @@ class Engine:
             run,
             [
                 ev.TimerFired(
-                    event_id=run.next_event_id,
+                    event_id=len(run.events) + 1,
                     time_ns=self.clock.now_ns(),
                     started_event_id=started.event_id,
                 )

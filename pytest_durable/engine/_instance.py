@@ -548,7 +548,8 @@ class WorkflowInstance:
         args: Sequence[Any],
         context: contextvars.Context | None,
     ) -> asyncio.TimerHandle:
-        self.check_may_issue("start a timer")
+        if self.evicted or self.read_only is not None or self.query_mode is not None:
+            self.check_may_issue("start a timer")
         when = (self.now_ns + duration_ns - self.start_ns) / 1e9
         handle = DurableTimerHandle(when, callback, tuple(args), self.loop, context)
         if duration_ns <= 0:

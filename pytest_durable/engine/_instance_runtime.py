@@ -95,8 +95,11 @@ class InstanceRuntime:
         handle = instance.start_timer(duration_ns, _set_result_unless_done, (future,), None)
         try:
             await future
-        finally:
+        except BaseException:
+            # Cancelled or closed while waiting: the timer goes too. (A future that got its
+            # result is one whose timer fired: cancelling it then would change nothing.)
             handle.cancel()
+            raise
 
     def workflow_wait_condition(self, fn: Callable[[], bool]) -> asyncio.Future[bool]:
         return self.instance.wait_condition(fn)
