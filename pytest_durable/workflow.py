@@ -28,7 +28,7 @@ from .engine._definitions import (
     defined_workflows,
     workflow_definition,
 )
-from .engine._loop import WorkflowEventLoop, tracking
+from .engine._loop import WorkflowEventLoop, track_coroutine, tracking
 from .engine._payload import Signature, decode, encode
 from .engine._runtime import (
     ActivityCall,
@@ -315,9 +315,13 @@ def _must_be_awaited(
 
     The workflow fails the run if one is never awaited (see :mod:`.engine._unawaited`).
     """
-    call = tracking(fn, f"workflow.{fn.__name__}(...)")
-    mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+
-    return mark(call) if mark is not None else call
+    return _coroutine_function(tracking(fn, f"workflow.{fn.__name__}(...)"))
+
+
+def _coroutine_function(fn: _F) -> _F:
+    """``fn``, a function that returns a coroutine, marked as a coroutine function (3.12+)."""
+    mark = getattr(inspect, "markcoroutinefunction", None)
+    return mark(fn) if mark is not None else fn
 
 
 _new_tuple = tuple.__new__
@@ -733,8 +737,8 @@ async def execute_activity(
     retry_policy: RetryPolicy | None = None,
     result_type: None = None,
 ) -> Any: ...
-@_must_be_awaited
-async def execute_activity(
+@_coroutine_function
+def execute_activity(
     activity: Callable[..., Any] | str,
     *arg: object,
     args: Sequence[Any] | None = None,
@@ -746,11 +750,44 @@ async def execute_activity(
     heartbeat_timeout: timedelta | None = None,
     retry_policy: RetryPolicy | None = None,
     result_type: type | None = None,
-) -> Any:
+) -> Coroutine[Any, Any, Any]:
     """Run an activity and return its result; failures raise :class:`ActivityError`.
 
     Arguments and options are :func:`start_activity`'s (positionally or ``args=[...]``).
     """
+    # What @_must_be_awaited does, with the arguments passed on by position: the most called
+    # function of the API, and repacking its keywords through (*args, **kwargs) cost more
+    # than the call of track_coroutine this makes.
+    coro = _execute_activity(
+        activity,
+        arg,
+        args,
+        activity_id,
+        task_queue,
+        schedule_to_close_timeout,
+        schedule_to_start_timeout,
+        start_to_close_timeout,
+        heartbeat_timeout,
+        retry_policy,
+        result_type,
+    )
+    track_coroutine(coro, "workflow.execute_activity(...)")
+    return coro
+
+
+async def _execute_activity(
+    activity: Callable[..., Any] | str,
+    arg: tuple[object, ...],
+    args: Sequence[Any] | None,
+    activity_id: str | None,
+    task_queue: str | None,
+    schedule_to_close_timeout: timedelta | None,
+    schedule_to_start_timeout: timedelta | None,
+    start_to_close_timeout: timedelta | None,
+    heartbeat_timeout: timedelta | None,
+    retry_policy: RetryPolicy | None,
+    result_type: type | None,
+) -> Any:
     __tracebackhide__ = True  # failures point at the workflow's own line
     return await _start_activity(
         activity,

@@ -202,6 +202,11 @@ _PLAIN_HINTS: dict[Any, type | tuple[type, ...]] = {
 }
 
 
+#: Hints under which :func:`decode` returns a value as it is (``float`` turns an int into one);
+#: None is a parameter without a hint.
+_AS_IS_HINTS = (int, str, bool, bytes, None, Any)
+
+
 def _plain_hint(hint: Any) -> type | tuple[type, ...] | None:
     try:
         return _PLAIN_HINTS.get(hint)
@@ -225,11 +230,17 @@ class Signature:
     """When every hint is ``int``, ``str``, ``bool``, ``bytes`` or ``float``: what each argument
     must be an instance of (``float`` takes an ``int`` too), worked out once per definition so
     that checking a call needs no typing introspection; else None."""
+    decodes_as_is: bool = dataclasses.field(init=False, repr=False, compare=False)
+    """Whether decoding arguments leaves every value as it is: every hint is ``int``, ``str``,
+    ``bool``, ``bytes`` or ``Any``, or missing, worked out once per definition."""
 
     def __post_init__(self) -> None:
         plain = tuple(_plain_hint(hint) for hint in self.arg_hints)
         object.__setattr__(
             self, "plain_hints", None if any(t is None for t in plain) else plain
+        )
+        object.__setattr__(
+            self, "decodes_as_is", all(hint in _AS_IS_HINTS for hint in self.arg_hints)
         )
 
     @classmethod
@@ -264,5 +275,7 @@ class Signature:
 
     def decode_args(self, values: Sequence[Any]) -> list[Any]:
         """Decode encoded positional arguments by their hints."""
+        if self.decodes_as_is:
+            return list(values)  # what decode() would return for each, without a call each
         hints = self.arg_hints
         return [decode(v, hints[i] if i < len(hints) else None) for i, v in enumerate(values)]

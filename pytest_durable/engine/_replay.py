@@ -170,13 +170,15 @@ def _markers_and_updates(
     Accepted updates are re-delivered (without their validators) in the task that accepted
     them, so their handlers run again. One pass by exact type: most tasks have neither.
     """
-    patches: set[str] = set()
+    patches: set[str] | None = None  # made for the task that has one
     updates: list[UpdateRequest] = []
     for e in recorded:
         kind = type(e)
         if kind is ev.MarkerRecorded:
             patch_id = _patch_id(e)
             if patch_id is not None:
+                if patches is None:
+                    patches = set()
                 patches.add(patch_id)
         elif kind is ev.WorkflowExecutionUpdateAccepted:
             assert isinstance(e, ev.WorkflowExecutionUpdateAccepted)

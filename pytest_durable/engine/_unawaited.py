@@ -62,14 +62,16 @@ class UnawaitedCalls:
         self.entries = []
         # Most were awaited (started: now suspended or done); only a coroutine that never
         # started can be forgotten, and only those are worth counting references to.
-        unstarted = []
+        unstarted: list[_Entry] | None = None  # made for the task that has one
         coro: Any = None  # a native coroutine (CoroutineType)
         for entry in entries:
             coro = entry[0]
             if coro.cr_frame is not None and not coro.cr_suspended and not coro.cr_running:
+                if unstarted is None:
+                    unstarted = []
                 unstarted.append(entry)
         coro = None  # a reference held here would hide a forgotten coroutine
-        if not unstarted:
+        if unstarted is None:
             return None
         counts = _references(unstarted)
         lost = [
