@@ -732,8 +732,8 @@ class Engine:
                 self._evict(run)
                 self._rebuild(run)
                 self._evict(run)
-        for command, event in zip(commands, new[1:], strict=True):
-            self._carry_out(run, command, event)
+        for index, command in enumerate(commands, 1):
+            self._carry_out(run, command, new[index])
 
     def _reject_updates(self, run: _Run, instance: WorkflowInstance) -> None:
         """Fail the updates the workflow rejected, with the reason as it crosses the wire."""

@@ -64,6 +64,9 @@ from ._unawaited import UnawaitedCalls
 from ._updates import UpdateRequest, deliver_update
 from ._watchdog import WATCHDOG
 
+#: The commands whose results find them by their event id (``by_event``).
+_RESOLVED_BY_EVENT = frozenset((ScheduleActivity, StartTimer, StartChildWorkflow))
+
 
 class WorkflowInstance:
     """Runs one workflow run's code; knows nothing of stores, clocks or activities' execution."""
@@ -209,8 +212,8 @@ class WorkflowInstance:
     def bind(self, command: WorkflowCommand, event_id: int) -> None:
         """Record that ``command`` became event ``event_id`` (so results can find it)."""
         command.event_id = event_id
-        if isinstance(command, ScheduleActivity | StartTimer | StartChildWorkflow):
-            self.by_event[event_id] = command
+        if type(command) in _RESOLVED_BY_EVENT:  # no command class has subclasses
+            self.by_event[event_id] = command  # type: ignore[assignment]
 
     @property
     def context(self) -> contextvars.Context:
