@@ -15,10 +15,11 @@ import functools
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 from ..errors import LoopMisuseError, QueryError
-from ._location import SKIP_PREFIXES, user_location
+from ._location import SKIP_PREFIXES
 
 if TYPE_CHECKING:
     from ._commands import StartTimer
@@ -45,14 +46,13 @@ def track_coroutine(coro: Coroutine[Any, Any, Any], what: str) -> None:
     if type(loop) is WorkflowEventLoop:
         # Every call of the workflow API passes here: the caller of the API function (two
         # frames up) is nearly always the workflow's own line, so look there before walking.
+        # The frame's code and last instruction, not its line: working the line out costs more
+        # than the rest of tracking the call, and is only needed for a forgotten one.
         frame = sys._getframe(2)
-        filename = frame.f_code.co_filename
-        location = (
-            (filename, frame.f_lineno)
-            if not filename.startswith(SKIP_PREFIXES)
-            else user_location(3)
-        )
-        loop.instance.unawaited.entries.append((coro, what, location))
+        if frame.f_code.co_filename.startswith(SKIP_PREFIXES):
+            _track_walked(loop, coro, what, frame)
+        else:
+            loop.instance.unawaited.entries.append((coro, what, frame.f_code, frame.f_lasti))
 
 
 def tracking(
@@ -71,16 +71,24 @@ def tracking(
         loop = asyncio._get_running_loop()
         if type(loop) is WorkflowEventLoop:
             frame = sys._getframe(1)  # the caller of the API function: the workflow's line
-            filename = frame.f_code.co_filename
-            location = (
-                (filename, frame.f_lineno)
-                if not filename.startswith(SKIP_PREFIXES)
-                else user_location(2)
-            )
-            loop.instance.unawaited.entries.append((coro, what, location))
+            if frame.f_code.co_filename.startswith(SKIP_PREFIXES):
+                _track_walked(loop, coro, what, frame)
+            else:
+                loop.instance.unawaited.entries.append((coro, what, frame.f_code, frame.f_lasti))
         return coro
 
     return call
+
+
+def _track_walked(
+    loop: WorkflowEventLoop, coro: Coroutine[Any, Any, Any], what: str, frame: FrameType
+) -> None:
+    """Track ``coro``, made in our own code: at the first frame outside it ``frame`` came from."""
+    found: FrameType | None = frame
+    while found is not None and found.f_code.co_filename.startswith(SKIP_PREFIXES):
+        found = found.f_back
+    site = (found.f_code, found.f_lasti) if found is not None else (None, 0)
+    loop.instance.unawaited.entries.append((coro, what, *site))
 
 
 class DurableTimerHandle(asyncio.TimerHandle):

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Coroutine
+from types import CodeType
 from typing import Any
 
 from ..errors import WorkflowMisuseError
 from ._location import display_path
 
-#: A tracked call: its coroutine, what made it, and the (file, line) it was made at, if known.
-_Entry = tuple[Coroutine[Any, Any, Any], str, tuple[str, int] | None]
+#: A tracked call: its coroutine, what made it, and where: the code of the frame that made it and
+#: that frame's last instruction (None and 0 if unknown), from which :func:`_line` works the
+#: line out, only for a call that was forgotten.
+_Entry = tuple[Coroutine[Any, Any, Any], str, CodeType | None, int]
 
 
 def _references(entries: list[_Entry]) -> list[int]:
     """The reference count of each coroutine, seen from this very loop (see below)."""
-    return [sys.getrefcount(coro) for coro, _, _ in entries]
+    return [sys.getrefcount(coro) for coro, _, _, _ in entries]
 
 
 def _calibrate() -> int:
@@ -34,7 +37,7 @@ def _calibrate() -> int:
     async def probe() -> None:
         pass
 
-    entries: list[_Entry] = [(probe(), "", None)]
+    entries: list[_Entry] = [(probe(), "", None, 0)]
     baseline = _references(entries)[0]
     entries[0][0].close()
     return baseline
@@ -43,15 +46,22 @@ def _calibrate() -> int:
 _ONLY_OURS = _calibrate()
 
 
+def _line(code: CodeType, lasti: int) -> int:
+    """The line of ``code`` that its instruction at byte offset ``lasti`` belongs to."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return line
+    return code.co_firstlineno
+
+
 class UnawaitedCalls:
     """The coroutines a workflow task made through the workflow API, checked at its end."""
 
     __slots__ = ("entries",)
 
     def __init__(self) -> None:
-        #: What the task's code made: (coroutine, what made it (``workflow.sleep(...)``), the
-        #: (file, line) it was made at). :func:`._loop.track_coroutine` appends; the location
-        #: is only made readable if the call turns out forgotten.
+        #: What the task's code made (see ``_Entry``); :func:`._loop.track_coroutine` appends.
+        #: Where it was made is only made readable if the call turns out forgotten.
         self.entries: list[_Entry] = []
 
     def forgotten(self) -> WorkflowMisuseError | None:
@@ -75,16 +85,20 @@ class UnawaitedCalls:
             return None
         counts = _references(unstarted)
         lost = [
-            (coro, what, location)
-            for (coro, what, location), count in zip(unstarted, counts, strict=True)
+            (coro, what, code, lasti)
+            for (coro, what, code, lasti), count in zip(unstarted, counts, strict=True)
             if count <= _ONLY_OURS
         ]
         if not lost:
             return None
-        for coro, _, _ in lost:
+        for coro, _, _, _ in lost:
             coro.close()  # it will never run; closing it also keeps Python from warning
-        coro, what, location = lost[0]
-        where = f"{display_path(location[0])}:{location[1]}" if location else "an unknown line"
+        coro, what, code, lasti = lost[0]
+        where = (
+            f"{display_path(code.co_filename)}:{_line(code, lasti)}"
+            if code is not None
+            else "an unknown line"
+        )
         return WorkflowMisuseError(
             f"{what} at {where} was never awaited, so it did nothing (nothing was scheduled "
             f"and the workflow went on). Write 'await {what}'"
