@@ -369,6 +369,7 @@ def _install_the_rest() -> None:
 
         _running_loop = asyncio.events._get_running_loop
         _patch_datetime()
+        _load_checks()
         _installed_late = True
 
 
@@ -496,10 +497,11 @@ _UNSEEDED: Final = _Call(
 
 def _patch_random_class() -> None:
     """Guard ``random.Random()`` made without a seed (``SystemRandom()`` too, a subclass)."""
-    module = sys.modules.get("random")
-    cls = getattr(module, "Random", None)
-    init = getattr(cls, "__init__", None)
-    if init is None or getattr(init, "__durable_guard__", False):
+    cls = getattr(sys.modules.get("random"), "Random", None)
+    if cls is None:  # random is not loaded yet (and None has an __init__ too)
+        return
+    init = cls.__init__
+    if getattr(init, "__durable_guard__", False):
         return
 
     @functools.wraps(init)
@@ -529,17 +531,31 @@ def _wrap_classmethod(original: Any, call: _Call) -> Callable[..., Any]:
 # --- checking a call (in :mod:`._guard_checks`, loaded by the first call to check) --------------
 
 
-def _load_checks() -> None:
-    global _check_caller, _check_effect
-    from . import _guard_checks
+_loading_checks = False
 
+
+def _load_checks() -> bool:
+    """Load the checks; False while they are loading (their module's imports call wrappers).
+
+    The first guarded engine loads them (:func:`_install_the_rest`), outside any workflow task;
+    a wrapper loads them itself only if a guarded loop runs before that.
+    """
+    global _check_caller, _check_effect, _loading_checks
+    if _loading_checks:
+        return False
+    _loading_checks = True
+    try:
+        from . import _guard_checks
+    finally:
+        _loading_checks = False
     _check_caller = _guard_checks.check_caller
     _check_effect = _guard_checks.check_effect
+    return True
 
 
 def _first_check_caller(call: _Call, frame: FrameType, loop: Any) -> None:
-    _load_checks()
-    _check_caller(call, frame, loop)
+    if _load_checks():
+        _check_caller(call, frame, loop)
 
 
 def _first_check_effect(
@@ -549,8 +565,8 @@ def _first_check_effect(
     frame: FrameType | None,
     loop: Any,
 ) -> None:
-    _load_checks()
-    _check_effect(effect, args, kwargs, frame, loop)
+    if _load_checks():
+        _check_effect(effect, args, kwargs, frame, loop)
 
 
 #: Refuses ``call`` if workflow code made it itself (:func:`._guard_checks.check_caller`).

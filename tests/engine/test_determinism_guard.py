@@ -654,3 +654,19 @@ def test_the_patches_are_put_back_at_exit_where_they_are_still_the_guards() -> N
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["[True,", "True]", "False", "True", "False"]
+
+
+def test_a_wrapper_called_while_the_checks_load_lets_the_call_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    call = guard._Call("time.time()", "why", "workflow.now()")
+    effect = next(iter(guard._EFFECTS.values()))
+    frame, loop = sys._getframe(), SimpleNamespace()
+    monkeypatch.setattr(guard, "_loading_checks", True)  # the checks' own imports call wrappers
+    assert guard._first_check_caller(call, frame, loop) is None
+    assert guard._first_check_effect(effect, ("x",), {}, frame, loop) is None
+    monkeypatch.setattr(guard, "_loading_checks", False)
+    with pytest.raises(NondeterministicCallError, match=r"called time\.time\(\) at "):
+        guard._first_check_caller(call, frame, loop)
+    with pytest.raises(NondeterministicCallError):
+        guard._first_check_effect(effect, ("x",), {}, frame, loop)
