@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -111,10 +111,6 @@ class _LoopEvent(temporalio.common._CompositeEvent):
         self.thread_event.wait(timeout)
 
 
-def _no_outbound() -> None:
-    return None
-
-
 def _thread_event() -> temporalio.common._CompositeEvent:
     """The event temporalio makes for a sync activity (waited on from its thread)."""
     return temporalio.common._CompositeEvent(thread_event=threading.Event(), async_event=None)
@@ -181,26 +177,10 @@ class TemporalActivity:
                 raise temporalio.exceptions.CancelledError("Cancelled")
             attempt.heartbeat(to_values(converter.payload_converter.to_payloads(values)))
 
-        # Without interceptors, the activity's info() and heartbeat() are the attempt's own;
-        # with them, they go through the outbound interceptor the chain settled on, as on a
-        # worker (known once the chain is built, below).
-        outbound: Callable[[], Any] = _no_outbound
-
-        def chained_info() -> temporalio.activity.Info:
-            chain = outbound()
-            return chain.info() if chain is not None else own_info()
-
-        def chained_heartbeat(*values: Any) -> None:
-            chain = outbound()
-            if chain is not None:
-                chain.heartbeat(*values)
-            else:
-                heartbeat(*values)
-
         new_event = _LoopEvent if is_async else _thread_event
         context = temporalio.activity._Context(
-            info=chained_info if self.interceptors else own_info,
-            heartbeat=chained_heartbeat if self.interceptors else heartbeat,
+            info=own_info,
+            heartbeat=heartbeat,
             cancelled_event=new_event(),
             worker_shutdown_event=new_event(),
             shield_thread_cancel_exception=None,
@@ -217,6 +197,22 @@ class TemporalActivity:
         future: asyncio.Future[Any]
         if self.interceptors:
             call, outbound = intercepted(self.interceptors, sdk.fn, args, own_info, heartbeat)
+
+            # The activity's info() and heartbeat() go through the outbound interceptor the
+            # chain settled on, as on a worker.
+            def chained_info() -> temporalio.activity.Info:
+                chain = outbound()
+                return chain.info() if chain is not None else own_info()
+
+            def chained_heartbeat(*values: Any) -> None:
+                chain = outbound()
+                if chain is not None:
+                    chain.heartbeat(*values)
+                else:
+                    heartbeat(*values)
+
+            context.info = chained_info
+            context.heartbeat = chained_heartbeat
             future = engine.loop.create_task(call, context=ctx)
             attempt.worker._io_waiter_started(future)
         elif is_async:

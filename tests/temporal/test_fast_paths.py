@@ -73,6 +73,7 @@ def test_a_hint_that_would_convert_the_value_sends_it_to_the_converter() -> None
     assert plain_args([None], [int | None]) is None
     assert plain_args([[1]], None) is None  # a list is the activity's own copy
     assert plain_args([1], [int, str]) is None  # a missing argument: temporalio says what
+    assert plain_args([1, "b"], [int]) == [1, "b"]  # no hint for the rest
 
 
 def test_only_temporalios_default_payload_converter_as_it_comes_is_plain() -> None:
@@ -123,10 +124,13 @@ async def _waits_on_the_loop_and_in_threads() -> None:
     await asyncio.sleep(0)
     while event.thread_event is None:  # the thread made its event and waits on it
         await asyncio.sleep(0.001)
+    second = asyncio.ensure_future(event.wait())  # a second waiter shares the first's event
+    await asyncio.sleep(0)
     event.set()
-    await asyncio.wait_for(waiter, 5)
+    await asyncio.wait_for(asyncio.gather(waiter, second), 5)
     thread.join(5)
     assert seen == [True] and event.is_set()
+    event.wait_sync(5)  # a later waiter in a thread sees the event set
 
 
 def test_a_loop_event_set_before_anyone_waits_is_seen_by_later_waiters() -> None:
