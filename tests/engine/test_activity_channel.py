@@ -70,6 +70,26 @@ def test_a_lost_outcome_is_timed_out_by_the_server_and_retried(
     assert outcomes(env) == [(1, "timed_out", 10.0), (2, "completed", 13.0)]
 
 
+def test_after_a_lost_failure_the_other_attempts_reports_arrive(
+    make_env: Callable[..., DurableEnvironment],
+) -> None:
+    # Losing an outcome puts the channel's reports on the path that checks for lost ones:
+    # only the lost token's report is dropped, the next attempts' failure and result arrive.
+    env = make_env()
+    env.mock_activity(work, outcomes=[ValueError("one"), ValueError("two"), "did x"])
+    channel = env.engine.activity_worker.channel
+
+    def lose_first(attempt: Attempt, run_code: Callable[[Attempt], None]) -> bool:
+        if attempt.number == 1:
+            channel.lose_outcome(attempt.token)
+        return False
+
+    intercept(env, lose_first)
+    handle = env.run(OneStep.run, id="w")
+    assert handle.result() == "did x"
+    assert outcomes(env) == [(1, "timed_out", 10.0), (2, "failed", 11.0), (3, "completed", 13.0)]
+
+
 def test_a_duplicate_delivery_runs_twice_and_the_second_report_is_ignored(
     make_env: Callable[..., DurableEnvironment],
 ) -> None:

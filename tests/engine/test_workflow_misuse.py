@@ -176,3 +176,16 @@ def test_coroutines_kept_for_later_or_gathered_are_fine(env: DurableEnvironment)
 
     env.mock_activity(charge, side_effect=lambda order_id: f"tx-{order_id}")
     assert env.run(Later).result() == ["tx-a", "tx-b", "tx-c"]
+
+
+def test_a_tracked_call_site_gives_its_frames_line() -> None:
+    # Tracking keeps a frame's code and last instruction; the line is worked out from them
+    # only for a forgotten call, and must be the one the frame was at.
+    from pytest_durable.engine._unawaited import _line
+
+    frame = inspect.currentframe()
+    assert frame is not None
+    code, lasti, line = frame.f_code, frame.f_lasti, frame.f_lineno
+    assert _line(code, lasti) == line
+    # An offset past the code's end (never tracked) falls back to the code's first line.
+    assert _line(code, len(code.co_code) + 2) == code.co_firstlineno
