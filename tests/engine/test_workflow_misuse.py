@@ -145,6 +145,36 @@ def test_a_forgotten_await_made_through_engine_code_names_the_workflows_line(
     assert str(cause).startswith(f"workflow.sleep(...) at {HERE}:{line} was never awaited")
 
 
+def test_a_forgotten_execute_activity_made_through_engine_code_names_the_workflows_line(
+    env: DurableEnvironment,
+) -> None:
+    # The same for execute_activity, which tracks the coroutine it makes by itself.
+    import pytest_durable
+
+    namespace: dict[str, object] = {"workflow": workflow, "charge": charge, "timedelta": timedelta}
+    helper = Path(pytest_durable.__file__).parent / "engine" / "_helper_for_a_test.py"
+    source = (
+        "def pay():\n"
+        "    workflow.execute_activity(charge, 'o-1', start_to_close_timeout=timedelta(5))\n"
+    )
+    exec(compile(source, str(helper), "exec"), namespace)
+    pay = namespace["pay"]
+
+    @workflow.defn
+    class ForgotInside:
+        @workflow.run
+        async def run(self) -> None:
+            pay()  # type: ignore[operator]  # the helper's forgotten activity
+
+    env.mock_activity(charge, returns="tx")
+    cause = _cause(env, ForgotInside)
+    assert isinstance(cause, WorkflowMisuseError)
+    line = _line_of("# the helper's forgotten activity")
+    assert str(cause).startswith(
+        f"workflow.execute_activity(...) at {HERE}:{line} was never awaited"
+    )
+
+
 def test_a_forgotten_await_on_sleep_fails_the_run(env: DurableEnvironment) -> None:
     @workflow.defn
     class ForgotSleep:
