@@ -167,9 +167,17 @@ def test_a_hung_attempt_is_retried_and_the_run_completes() -> None:
     assert report.statuses == ("completed",)
 
 
-def test_a_failure_is_saved_and_tried_first_by_the_next_check_of_the_same_workflow() -> None:
+def test_a_failure_is_saved_and_tried_first_by_the_next_check_of_the_same_workflow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hypothesis.core
     from hypothesis import settings
     from hypothesis.database import InMemoryExampleDatabase
+
+    # A --hypothesis-seed given to an earlier in-process pytest run (the plugin tests' pytester)
+    # stays forced for the rest of the process, and Hypothesis uses no example database under a
+    # forced seed: this test needs the state of a fresh run.
+    monkeypatch.setattr(hypothesis.core, "global_force_seed", None)
 
     def reaches_at_most_attempt_2(handle: Any) -> None:
         started = [e for e in handle.history.events if e.kind == "ActivityTaskStarted"]
