@@ -47,7 +47,7 @@ def test_a_given_test_uses_it_without_the_health_check_and_repeats_under_a_seed(
 
 def test_the_factory_closes_what_its_users_left_open() -> None:
     from pytest_durable.fixtures import DurableConfig
-    from pytest_durable.fixtures._config import EnvironmentFactory
+    from pytest_durable.fixtures._environment import EnvironmentFactory
 
     factory = EnvironmentFactory(DurableConfig(seed=3))
     left_open = factory()

@@ -59,8 +59,6 @@ _PLUGIN_ONLY_MODULES = {
     "pytest_durable._guard",
     "pytest_durable.fixtures",
     "pytest_durable.fixtures._config",
-    "pytest_durable.fixtures._golden_files",
-    "pytest_durable.fixtures._golden_session",
     "pytest_durable.plugin",
 }
 
