@@ -121,3 +121,29 @@ def test_durable_config_is_a_frozen_value() -> None:
         config.replace(seed="nine")
     with pytest.raises(TypeError, match="unexpected keyword argument 'sed'"):
         DurableConfig(sed=1)  # type: ignore[call-arg]
+
+
+def test_only_values_other_than_the_defaults_are_checked() -> None:
+    import inspect
+
+    from pytest_durable.fixtures import _config
+
+    # The defaults are known to be valid; anything else passed is checked, even a value that
+    # merely equals a default (seed=False == 0, random_seed=0 == False).
+    keywords = list(inspect.signature(DurableConfig).parameters)
+    assert tuple(keywords) == DurableConfig._ORDER
+    assert tuple(getattr(DurableConfig(), name) for name in keywords) == _config._DEFAULTS
+    with pytest.raises(InvalidArgumentError, match="seed must be an int, got False"):
+        DurableConfig(seed=False)
+    with pytest.raises(InvalidArgumentError, match="random_seed must be True or False, got 0"):
+        DurableConfig(random_seed=0)  # type: ignore[arg-type]
+    assert DurableConfig(seed=0) == DurableConfig()
+
+
+def test_nothing_set_resolves_to_the_defaults_without_parsing() -> None:
+    # An ini flag left false and empty strings set nothing; an option given as False neither.
+    unset = {"seed": None, "replay_every_task": False}
+    assert DurableConfig.resolve(unset, {"seed": "", "explore": False}) == DurableConfig()
+    assert DurableConfig.resolve(unset, {"explore": True}) == DurableConfig(explore=True)
+    with pytest.raises(InvalidArgumentError, match="ini key durable_seed: expected an integer"):
+        DurableConfig.resolve(unset, {"seed": "seven"})
