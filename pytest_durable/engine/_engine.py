@@ -101,7 +101,7 @@ class Engine:
         check_types: check the arguments workflow code passes to activities and child
             workflows against their type hints (see :mod:`._checks`).
         determinism_guard: fail workflow code that reads the wall clock or the process's
-            randomness, or does real I/O, at the call (see :mod:`pytest_durable._guard`).
+            randomness, or does real I/O, at the call (see :mod:`pytest_durable._guard_checks`).
     """
 
     def __init__(

@@ -125,7 +125,7 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
     runtime: WorkflowRuntime
 
     #: Whether the determinism guard checks the code running on this loop (see
-    #: :mod:`pytest_durable._guard`): it asks the running loop, so a task costs nothing more.
+    #: :mod:`pytest_durable._guard_checks`): it asks the running loop, so a task costs nothing more.
     determinism_guard = False
 
     def __init__(self, instance: WorkflowInstance) -> None:

@@ -42,6 +42,7 @@ from pytest_durable import (
 )
 from pytest_durable import _guard as guard
 from pytest_durable import _guard_checks as checks
+from pytest_durable import _guard_datetime as guard_datetime
 
 HERE = os.path.relpath(__file__)
 
@@ -584,7 +585,7 @@ def test_installed_code_is_a_library_unless_it_is_the_workflows_own_package(
 
 def test_a_loop_of_another_kind_gets_the_error_raised_only() -> None:
     frame = sys._getframe()
-    call = guard._Call("time.time()", "why", "workflow.now()")
+    call = checks._Call("time.time()", "why", "workflow.now()")
     with pytest.raises(NondeterministicCallError, match=r"called time\.time\(\) at .* in test_a"):
         checks._refuse("called time.time()", call, frame, SimpleNamespace())
 
@@ -633,12 +634,36 @@ def test_a_run_that_never_checks_a_call_never_loads_the_checks() -> None:
     code = (
         "import sys, pytest_durable._guard as g; g.install_functions(); "
         "import time, uuid; time.time(); uuid.uuid4(); "
-        "print('pytest_durable._guard_checks' in sys.modules, 'sysconfig' in sys.modules)"
+        "print(sorted(m for m in sys.modules if m.startswith('pytest_durable.')), "
+        "'sysconfig' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.split() == ["False", "False"]
+    assert result.stdout.split() == ["['pytest_durable._guard']", "False"]
+
+
+def test_freezegun_loaded_before_the_guard_is_guarded_without_loading_the_checks() -> None:
+    code = (
+        "import sys, freezegun.api as api, pytest_durable._guard as g; g.install_functions(); "
+        "print([getattr(api.FakeDatetime.__dict__[name], '__durable_guard__', False) "
+        "for name in ('now', 'utcnow')], 'pytest_durable._guard_checks' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["[True,", "True]", "False"]
+
+
+def test_every_call_a_wrapper_can_check_has_its_message() -> None:
+    # The wrappers, made when pytest starts, know their call by a key; the messages are in the
+    # checks, loaded later: the two tables must name the same calls.
+    calls = {f"{module}.{name}" for module, names in guard._FUNCTIONS.items() for name in names}
+    datetime_calls = {f"{cls}.{name}" for cls, name in guard_datetime._METHODS}
+    assert set(checks._CALLS) == calls | datetime_calls | {"random.Random", "the wall clock"}
+    effects = {f"{module}.{name}" for module, names in guard._EFFECTS.items() for name in names}
+    methods = {".".join(method) for method in guard._METHODS}
+    assert set(checks._EFFECTS) == effects | methods
 
 
 
@@ -659,14 +684,12 @@ def test_the_patches_are_put_back_at_exit_where_they_are_still_the_guards() -> N
 def test_a_wrapper_called_while_the_checks_load_lets_the_call_through(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    call = guard._Call("time.time()", "why", "workflow.now()")
-    effect = next(iter(guard._EFFECTS.values()))
     frame, loop = sys._getframe(), SimpleNamespace()
     monkeypatch.setattr(guard, "_loading_checks", True)  # the checks' own imports call wrappers
-    assert guard._first_check_caller(call, frame, loop) is None
-    assert guard._first_check_effect(effect, ("x",), {}, frame, loop) is None
+    assert guard._first_check_caller("time.time", frame, loop) is None
+    assert guard._first_check_effect("os.listdir", ("x",), {}, frame, loop) is None
     monkeypatch.setattr(guard, "_loading_checks", False)
     with pytest.raises(NondeterministicCallError, match=r"called time\.time\(\) at "):
-        guard._first_check_caller(call, frame, loop)
-    with pytest.raises(NondeterministicCallError):
-        guard._first_check_effect(effect, ("x",), {}, frame, loop)
+        guard._first_check_caller("time.time", frame, loop)
+    with pytest.raises(NondeterministicCallError, match=r"listed a folder \(os\.listdir\('x'\)\)"):
+        guard._first_check_effect("os.listdir", ("x",), {}, frame, loop)
