@@ -83,12 +83,12 @@ _EFFECTS: Final = {
     ),
     "socket": ("getaddrinfo", "gethostbyname", "gethostbyaddr"),
 }
-#: I/O methods, (module, class, name): they cover every name their class is imported by.
-_METHODS: Final = (
-    ("socket", "socket", "__init__"),
-    ("subprocess", "Popen", "__init__"),
-    ("threading", "Thread", "start"),
-)
+#: I/O methods, module -> (class, name): they cover every name their class is imported by.
+_METHODS: Final = {
+    "socket": ("socket", "__init__"),
+    "subprocess": ("Popen", "__init__"),
+    "threading": ("Thread", "start"),
+}
 
 
 # --- is a guarded workflow task running? ---------------------------------------------------
@@ -117,9 +117,7 @@ _installed_late = False
 #: Whether the ``time`` functions and ``datetime.now`` may be wrapped (None: not decided yet).
 _clock_patchable: bool | None = None
 #: Every module whose functions or classes the guard wraps.
-_MODULES: Final = frozenset(
-    [*_FUNCTIONS, *_EFFECTS, *(module for module, _, _ in _METHODS), "freezegun.api"]
-)
+_MODULES: Final = frozenset([*_FUNCTIONS, *_EFFECTS, *_METHODS, "freezegun.api"])
 #: Which of :data:`_MODULES` were loaded when :func:`install_functions` last ran.
 _scanned: frozenset[str] = frozenset()
 _CLOCK_NAMES: Final = _FUNCTIONS["time"]
@@ -151,7 +149,7 @@ def install_functions() -> None:
         _patch_random_class()
         for module_name, names in _EFFECTS.items():
             _wrap_all(sys.modules.get(module_name), module_name, names, _wrap_effect)
-        for module_name, class_name, name in _METHODS:
+        for module_name, (class_name, name) in _METHODS.items():
             cls = getattr(sys.modules.get(module_name), class_name, None)
             _wrap_all(cls, f"{module_name}.{class_name}", (name,), _wrap_effect)
 

@@ -662,7 +662,7 @@ def test_every_call_a_wrapper_can_check_has_its_message() -> None:
     datetime_calls = {f"{cls}.{name}" for cls, name in guard_datetime._METHODS}
     assert set(checks._CALLS) == calls | datetime_calls | {"random.Random", "the wall clock"}
     effects = {f"{module}.{name}" for module, names in guard._EFFECTS.items() for name in names}
-    methods = {".".join(method) for method in guard._METHODS}
+    methods = {f"{module}.{cls}.{name}" for module, (cls, name) in guard._METHODS.items()}
     assert set(checks._EFFECTS) == effects | methods
 
 
