@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .fixtures._config import INTERRUPT_NOTE_PREFIX, DurableConfig
+from ._config import INTERRUPT_NOTE_PREFIX, DurableConfig
 from .fixtures._golden_session import GoldenSession
 from .plugin import CONFIG_KEY
 

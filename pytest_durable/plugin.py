@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .fixtures._config import MARKER_HELP, SETTINGS, DurableConfig, Setting
+from ._config import MARKER_HELP, SETTINGS, DurableConfig, Setting
 
 if TYPE_CHECKING:  # the engine loads when a fixture or hook first needs it, not on import
     from .fixtures import ActivityEnvironment, DurableEnvironment
@@ -154,7 +154,7 @@ def _read_ini(config: pytest.Config, setting: Setting) -> object:
         return config.getini(setting.ini)
     except (TypeError, ValueError) as exc:
         # pytest's own check: a bad boolean, or a value of the wrong TOML type.
-        from .fixtures._config_values import ini_hint
+        from ._config_values import ini_hint
 
         raise pytest.UsageError(f"ini key {setting.ini}: {exc}; {ini_hint(setting)}") from None
 

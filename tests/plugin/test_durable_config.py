@@ -126,7 +126,7 @@ def test_durable_config_is_a_frozen_value() -> None:
 def test_only_values_other_than_the_defaults_are_checked() -> None:
     import inspect
 
-    from pytest_durable.fixtures import _config
+    from pytest_durable import _config
 
     # The defaults are known to be valid; anything else passed is checked, even a value that
     # merely equals a default (seed=False == 0, random_seed=0 == False).

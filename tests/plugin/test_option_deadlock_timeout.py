@@ -7,7 +7,7 @@ import inspect
 import pytest
 
 from pytest_durable import DurableEnvironment
-from pytest_durable.fixtures._config import DEFAULT_DEADLOCK_TIMEOUT
+from pytest_durable._config import DEFAULT_DEADLOCK_TIMEOUT
 
 from ._support import header_line, write_ini
 

@@ -14,8 +14,8 @@ import pytest
 
 import pytest_durable
 import pytest_durable.fixtures
+from pytest_durable._config import SETTINGS
 from pytest_durable.fixtures import DurableConfig
-from pytest_durable.fixtures._config import SETTINGS
 from pytest_durable.plugin import CONFIG_KEY
 
 DOCS = Path(__file__).parents[2] / "docs" / "pytest-plugin.md"
@@ -57,8 +57,7 @@ def test_docs_cover_every_option_and_ini_key() -> None:
 _PLUGIN_ONLY_MODULES = {
     "pytest_durable",
     "pytest_durable._guard",
-    "pytest_durable.fixtures",
-    "pytest_durable.fixtures._config",
+    "pytest_durable._config",
     "pytest_durable.plugin",
 }
 
