@@ -29,6 +29,7 @@ supported'": pytest's hook is ``trylast`` too, and pluggy calls it first.)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,40 @@ def _check_history_paths(config: pytest.Config, paths: list[Path]) -> None:
             f"{where}: recorded histories need their workflow code: set "
             'durable_workflow_modules, e.g. durable_workflow_modules = ["shop.workflows"]'
         )
+
+
+# --- the fixtures' teardown, async tests ---------------------------------------------------------
+
+
+def unobserved_problems(env: DurableEnvironment, settings: DurableConfig) -> list[str]:
+    """What a passing test that used ``durable_env`` is failed for.
+
+    Failures nobody looked at, and, under ``strict_activities``, mocks no workflow called (which
+    otherwise only warn, attributed to the fixture).
+    """
+    problems = env.failure_watch.unobserved()
+    unused = [repr(mock.name) for mock in env.unused_mocks()]
+    if unused:
+        message = (
+            f"mocked activities never called: {', '.join(unused)}. No workflow ran them: a mock "
+            "the test does not need, or a workflow that took another path than the test meant."
+        )
+        if settings.strict_activities:
+            problems.append(message + " (strict_activities is on)")
+        else:
+            from .errors import UnusedMockWarning
+
+            warnings.warn(UnusedMockWarning(message), stacklevel=2)
+    return problems
+
+
+def run_async_test(item: pytest.Function) -> None:
+    """Run an ``async def`` test no async plugin claimed with :func:`asyncio.run`."""
+    import asyncio
+
+    funcargs = item.funcargs
+    arguments = {name: funcargs[name] for name in item._fixtureinfo.argnames}
+    asyncio.run(item.obj(**arguments))
 
 
 # --- failure reports, hints, exploration, Ctrl-C ----------------------------------------------
@@ -179,6 +214,15 @@ def show_interrupt_notes(config: pytest.Config, error: BaseException) -> None:
 
 class HistoryFile(pytest.File):
     """A recorded history: one test, which replays it."""
+
+    @classmethod
+    def collect_under(
+        cls, roots: list[Path], parent: pytest.Collector, file_path: Path
+    ) -> HistoryFile | None:
+        """The file as a test when it is under one of ``roots``, else None."""
+        if any(root == file_path.parent or root in file_path.parents for root in roots):
+            return cls.from_parent(parent, path=file_path)
+        return None
 
     def collect(self) -> Iterator[pytest.Item]:
         """The one replay of this file."""

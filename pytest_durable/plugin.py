@@ -15,7 +15,6 @@ for hook objects, registered) when a run first needs them. Async tests are descr
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Generator, Iterator, Sequence
 from os.path import isdir, join
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._config import MARKER_HELP, SETTINGS, DurableConfig, Setting
+from ._config import MARKER_HELP, SETTINGS, DurableConfig
 
 if TYPE_CHECKING:  # the engine loads when a fixture or hook first needs it, not on import
     from .fixtures import ActivityEnvironment, DurableEnvironment
@@ -44,7 +43,6 @@ HISTORY_PATHS: pytest.StashKey[list[Path]] = pytest.StashKey()
 
 _DESELECTED: pytest.StashKey[list[Path]] = pytest.StashKey()
 
-_ENV_FIXTURES = ("durable_env", "activity_env")
 _ASYNC_MARKERS = ("asyncio", "anyio", "trio")
 
 
@@ -104,11 +102,22 @@ def pytest_configure(config: pytest.Config) -> None:
     # Under pytest-xdist, a worker takes the controller's seed so that 'random' is one seed.
     workerinput = getattr(config, "workerinput", None)
     inherited = workerinput.get("durable_seed") if isinstance(workerinput, dict) else None
+    options: dict[str, object] = {}
+    ini: dict[str, object] = {}
+    for setting in SETTINGS:
+        options[setting.name] = config.getoption(setting.dest)
+        try:
+            ini[setting.name] = config.getini(setting.ini)
+        except (TypeError, ValueError) as exc:
+            # pytest's own check: a bad boolean, or a value of the wrong TOML type.
+            from ._config_values import ini_hint
+
+            raise pytest.UsageError(
+                f"ini key {setting.ini}: {exc}; {ini_hint(setting)}"
+            ) from None
     try:
         settings = DurableConfig.resolve(
-            {s.name: config.getoption(s.dest) for s in SETTINGS},
-            {s.name: _read_ini(config, s) for s in SETTINGS},
-            inherited_seed=inherited if isinstance(inherited, int) else None,
+            options, ini, inherited_seed=inherited if isinstance(inherited, int) else None
         )
     except _invalid_argument() as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -122,20 +131,16 @@ def pytest_configure(config: pytest.Config) -> None:
     paths: list[Path] = config.getini("durable_history_paths")
     config.stash[HISTORY_PATHS] = paths
     config.stash[_DESELECTED] = []
-    controller = _is_xdist_controller(config)
-    if paths or settings.report is not None or controller:
-        from ._plugin_hooks import configure
-
-        configure(config, settings, paths, xdist_controller=controller)
-
-
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    """Whether this process hands tests to pytest-xdist workers (``-n``, ``--dist``)."""
-    return (
+    # Under pytest-xdist, the controller hands tests to workers (``-n``, ``--dist``).
+    controller = (
         not hasattr(config, "workerinput")
         and config.pluginmanager.hasplugin("xdist")
         and config.getoption("dist", "no") != "no"
     )
+    if paths or settings.report is not None or controller:
+        from ._plugin_hooks import configure
+
+        configure(config, settings, paths, xdist_controller=controller)
 
 
 def _invalid_argument() -> type[Exception]:
@@ -147,16 +152,6 @@ def _invalid_argument() -> type[Exception]:
     from .errors import InvalidArgumentError
 
     return InvalidArgumentError
-
-
-def _read_ini(config: pytest.Config, setting: Setting) -> object:
-    try:
-        return config.getini(setting.ini)
-    except (TypeError, ValueError) as exc:
-        # pytest's own check: a bad boolean, or a value of the wrong TOML type.
-        from ._config_values import ini_hint
-
-        raise pytest.UsageError(f"ini key {setting.ini}: {exc}; {ini_hint(setting)}") from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -207,21 +202,11 @@ def durable_env(request: pytest.FixtureRequest) -> Iterator[DurableEnvironment]:
     request.node.stash[USED_ENVIRONMENT] = (env, settings)
     try:
         yield env
-        problems = env.failure_watch.unobserved()
-        unused = [repr(mock.name) for mock in env.unused_mocks()]
+        from ._plugin_hooks import unobserved_problems
+
+        problems = unobserved_problems(env, settings)
     finally:
         env.close()
-    if unused:
-        message = (
-            f"mocked activities never called: {', '.join(unused)}. No workflow ran them: a mock "
-            "the test does not need, or a workflow that took another path than the test meant."
-        )
-        if settings.strict_activities:
-            problems.append(message + " (strict_activities is on)")
-        else:
-            from .errors import UnusedMockWarning
-
-            warnings.warn(UnusedMockWarning(message), stacklevel=1)
     # Only a test that passed is failed for these: a failing one already shows its timeline.
     if problems and request.node.stash.get(CALL_PASSED, False):
         pytest.fail("\n".join(problems), pytrace=False)
@@ -349,18 +334,19 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     Why only tests using our fixtures, and why this hook: see :mod:`._plugin_hooks`.
     """
     function = pyfuncitem.obj
+    names = pyfuncitem.fixturenames
     if (
         not inspect.iscoroutinefunction(function)
-        or not any(name in pyfuncitem.fixturenames for name in _ENV_FIXTURES)
-        or "anyio_backend" in pyfuncitem.fixturenames
-        or any(pyfuncitem.get_closest_marker(name) for name in _ASYNC_MARKERS)
+        or ("durable_env" not in names and "activity_env" not in names)
+        or "anyio_backend" in names
     ):
         return None
-    funcargs = pyfuncitem.funcargs
-    arguments = {name: funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    import asyncio
+    for marker in _ASYNC_MARKERS:
+        if pyfuncitem.get_closest_marker(marker):
+            return None
+    from ._plugin_hooks import run_async_test
 
-    asyncio.run(function(**arguments))
+    run_async_test(pyfuncitem)
     return True
 
 
@@ -386,17 +372,17 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     roots = parent.config.stash.get(HISTORY_PATHS, None)
     if not roots or file_path.suffix != ".json" or file_path.name.endswith(".received.json"):
         return None
-    if not any(root == file_path.parent or root in file_path.parents for root in roots):
-        return None
     from ._plugin_hooks import HistoryFile
 
-    return HistoryFile.from_parent(parent, path=file_path)
+    return HistoryFile.collect_under(roots, parent, file_path)
 
 
 def pytest_deselected(items: Sequence[pytest.Item]) -> None:
     """Note deselected tests: their modules' goldens are never judged unused."""
     if items:
-        items[0].config.stash[_DESELECTED].extend(item.path for item in items)
+        deselected = items[0].config.stash[_DESELECTED]
+        for item in items:
+            deselected.append(item.path)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -405,8 +391,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     Without any ``__goldens__`` folder there is nothing to judge unused, and a test that uses
     ``golden_history`` starts the bookkeeping itself.
     """
-    folders = {path.parent for path in {item.path for item in session.items}}
-    if any(isdir(join(folder, "__goldens__")) for folder in folders):
-        from ._plugin_hooks import record_collection
+    seen = set()
+    for item in session.items:
+        path = item.path
+        if path not in seen:
+            seen.add(path)
+            if isdir(join(path.parent, "__goldens__")):
+                from ._plugin_hooks import record_collection
 
-        record_collection(session, session.config.stash[_DESELECTED])
+                record_collection(session, session.config.stash[_DESELECTED])
+                return
