@@ -73,13 +73,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             )
         # Strings (flags: booleans), parsed by DurableConfig, so that option and ini errors
         # read the same way.
-        flag = setting.metavar is None
-        parser.addini(
-            setting.ini,
-            help=f"default for {setting.option}: {setting.help}",
-            type="bool" if flag else "string",
-            default=False if flag else "",
-        )
+        help = f"default for {setting.option}: {setting.help}"
+        if setting.metavar is None:
+            parser.addini(setting.ini, help=help, type="bool", default=False)
+        else:
+            parser.addini(setting.ini, help=help, type="string", default="")
     parser.addini(
         "durable_history_paths",
         help="folders of recorded workflow histories (JSON), each file collected as a test "
