@@ -1,10 +1,11 @@
 """The determinism guard's wrappers: workflow code that reads the world fails at the call.
 
-The plugin wraps the guarded functions (clocks, randomness, files, processes, threads...) when
-pytest starts, so that ``from uuid import uuid4`` in a workflow module binds the wrapper. Outside
-a guarded workflow task a wrapper costs one question (is the running loop a guarded workflow's?).
-What is refused, why, and the ``datetime`` classes' guard load with the first guarded engine:
-see :mod:`._guard_checks`.
+The first guarded engine wraps the guarded functions (clocks, randomness, files, processes,
+threads...), and points the names that modules imported since pytest started bound to them
+(``from uuid import uuid4`` in a workflow or test module) at the wrappers: a pytest run that
+never makes an engine pays nothing for the guard. Outside a guarded workflow task a wrapper costs
+one question (is the running loop a guarded workflow's?). What is refused, why, and the
+``datetime`` classes' guard load with the first guarded engine: see :mod:`._guard_checks`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import functools
 import sys
 import threading
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -128,12 +130,14 @@ _clock_wrappers: tuple[Any, ...] = ()
 def install_functions() -> None:
     """Wrap the guarded functions of the modules already imported (idempotent, cheap).
 
-    The plugin calls this when pytest starts, so that test and workflow modules imported later
-    bind the wrappers even with ``from uuid import uuid4``; a module imported after it (say
-    ``secrets``) is wrapped by the next :func:`install`.
+    Modules imported later bind the wrappers even with ``from uuid import uuid4``; those
+    imported since pytest started that bound an original are pointed at its wrapper
+    (:func:`_rebind`). A guarded module imported later (say ``secrets``) is wrapped by the next
+    :func:`install`.
     """
     global _clock_patchable, _scanned, _clock_wrappers
     with _lock:
+        patched = len(_patches)
         _scanned = frozenset(sys.modules.keys() & _MODULES)
         if _clock_patchable is None:
             _clock_patchable = _make_way_for_time_machine()
@@ -152,6 +156,33 @@ def install_functions() -> None:
         for module_name, (class_name, name) in _METHODS.items():
             cls = getattr(sys.modules.get(module_name), class_name, None)
             _wrap_all(cls, f"{module_name}.{class_name}", (name,), _wrap_effect)
+        if len(_patches) > patched:
+            _rebind()
+
+
+def _rebind() -> None:
+    """Point names bound to a guarded function since pytest started at its wrapper.
+
+    That is ``from uuid import uuid4`` in a test or workflow module imported before the first
+    guarded engine. Modules loaded before the plugin (the standard library's, pytest's and its
+    plugins') are left as they are, as are names bound outside pytest before the first engine:
+    those escape the guard, as any reference to the original held elsewhere does.
+    """
+    before = getattr(sys.modules.get("pytest_durable.plugin"), "MODULES_AT_START", None)
+    if before is None:
+        return
+    wrappers = {
+        id(original): wrapper
+        for owner, original, wrapper in _patches.values()
+        if isinstance(owner, ModuleType)
+    }
+    for name in sys.modules.keys() - before:
+        namespace = getattr(sys.modules.get(name), "__dict__", None)
+        if type(namespace) is dict:
+            for key, value in list(namespace.items()):
+                wrapper = wrappers.get(id(value))
+                if wrapper is not None:
+                    namespace[key] = wrapper
 
 
 def _wrap_all(

@@ -8,7 +8,7 @@ than as a ``NondeterminismError`` at some later replay, or never in a test.
 
 How it stays cheap. The patches are installed once per process and stay: module functions
 (``time.time``, ``random.random``, ``uuid.uuid4``...) are replaced by wrappers (:mod:`._guard`,
-when pytest starts), the ``datetime`` classes' ``now``/``utcnow``/``today`` by guarded
+with the first guarded engine), the ``datetime`` classes' ``now``/``utcnow``/``today`` by guarded
 classmethods (in the type itself, so ``from datetime import datetime`` is covered too:
 :mod:`._guard_datetime`), and the entry points of files, sockets, processes and threads by
 wrappers (``open``, ``os.listdir``, ``socket.socket.__init__``, ``subprocess.Popen.__init__``,
@@ -34,8 +34,9 @@ package still use these functions for their own purposes (``logging`` timestamps
 
 "Workflow code" is any file outside the standard library, installed packages and
 pytest_durable, and the running workflow's own top-level package even when it is installed.
-Functions bound by ``from time import time`` before the patches were installed escape them: the
-plugin installs them when pytest starts, before test modules are imported.
+Functions bound by ``from time import time`` before the patches were installed escape them,
+except in modules imported since pytest loaded the plugin: those names are pointed at the
+wrappers when the patches go in (:func:`._guard._rebind`).
 
 This module is loaded by the first guarded engine, or by the first call a wrapper checks during
 a guarded workflow task if that comes first; a run that never makes a guarded engine never loads

@@ -1,6 +1,6 @@
 """The determinism guard of ``datetime.now``/``utcnow`` and ``date.today``, and freezegun's.
 
-Loaded by the first guarded engine (and when pytest starts only if freezegun is loaded then).
+Loaded with the first guarded engine, when the guard wraps the functions.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ for hook objects, registered) when a run first needs them. Async tests are descr
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Generator, Iterator, Sequence
 from os.path import isdir, join
 from pathlib import Path
@@ -42,6 +43,13 @@ HISTORY_PATHS: pytest.StashKey[list[Path]] = pytest.StashKey()
 """The folders of ``durable_history_paths``, whose history files are collected as tests."""
 
 _DESELECTED: pytest.StashKey[list[Path]] = pytest.StashKey()
+
+MODULES_AT_START: frozenset[str] = frozenset(sys.modules)
+"""The modules loaded when pytest loaded the plugin, before test modules and conftests.
+
+The determinism guard wraps the guarded functions with the first guarded engine, and points the
+names that the modules imported since bound to them (``from uuid import uuid4``) at the wrappers.
+"""
 
 _ASYNC_MARKERS = ("asyncio", "anyio", "trio")
 
@@ -120,11 +128,6 @@ def pytest_configure(config: pytest.Config) -> None:
     except _invalid_argument() as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONFIG_KEY] = settings
-    if settings.determinism_guard:
-        # Before test modules are imported: `from uuid import uuid4` binds the guarded one.
-        from ._guard import install_functions
-
-        install_functions()
     config.pluginmanager.register(_InterruptNotes(config), "durable-interrupt")
     paths: list[Path] = config.getini("durable_history_paths")
     config.stash[HISTORY_PATHS] = paths

@@ -1,6 +1,7 @@
 """--durable-determinism-guard (ini durable_determinism_guard, marker determinism_guard=): the
-guard is on by default and each of the three turns it off; the plugin installs it before test
-modules are imported, so names bound by ``from uuid import uuid4`` are guarded too."""
+guard is on by default and each of the three turns it off; it is installed with the first guarded
+engine, and names bound by ``from uuid import uuid4`` in modules imported since pytest loaded the
+plugin are guarded too."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def test_off_by_option_or_ini(pytester: pytest.Pytester, how: str) -> None:
 
 
 def test_names_imported_before_any_environment_are_guarded(pytester: pytest.Pytester) -> None:
-    # A fresh interpreter: the plugin wraps uuid4 when pytest starts, before flows.py binds it.
+    # A fresh interpreter: flows.py binds uuid4 at collection, and the first environment's guard
+    # points that name at the wrapper.
     _files(pytester, default=True)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
 
@@ -98,3 +100,35 @@ def test_a_bad_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         ["ERROR: --durable-determinism-guard: expected true or false, got 'sometimes'"]
     )
+
+
+def test_names_bound_by_a_conftest_before_the_first_environment_are_guarded(
+    pytester: pytest.Pytester,
+) -> None:
+    # The guard is installed with the first guarded engine: names bound to the originals since
+    # the plugin loaded (a conftest's import, before pytest_configure) are pointed at the
+    # wrappers then; modules loaded before the plugin (threading's `_time`) are left alone.
+    pytester.makeconftest("import flows\n")
+    pytester.makepyfile(
+        flows=FLOWS + "\nfrom time import monotonic\n",
+        test_rebound="""
+import threading
+import time as time_module
+
+import flows
+from pytest_durable import NondeterministicCallError, WorkflowFailureError
+
+
+def test_rebound(durable_env):
+    try:
+        durable_env.run(flows.MakesAnId.run).result()
+    except WorkflowFailureError as error:
+        assert isinstance(error.cause, NondeterministicCallError), error.cause
+    else:
+        raise AssertionError("uuid4 bound by a conftest's import was not guarded")
+    assert getattr(flows.uuid4, "__durable_guard__", False)
+    assert getattr(flows.monotonic, "__durable_guard__", False)
+    assert threading._time is time_module.monotonic.__wrapped__
+""",
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

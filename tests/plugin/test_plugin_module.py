@@ -56,7 +56,6 @@ def test_docs_cover_every_option_and_ini_key() -> None:
 # of a suite that never uses the plugin pays only for these modules.
 _PLUGIN_ONLY_MODULES = {
     "pytest_durable",
-    "pytest_durable._guard",
     "pytest_durable._config",
     "pytest_durable.plugin",
 }
