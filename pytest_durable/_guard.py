@@ -164,21 +164,29 @@ def _rebind() -> None:
     """Point names bound to a guarded function since pytest started at its wrapper.
 
     That is ``from uuid import uuid4`` in a test or workflow module imported before the first
-    guarded engine. Modules loaded before the plugin (the standard library's, pytest's and its
-    plugins') are left as they are, as are names bound outside pytest before the first engine:
-    those escape the guard, as any reference to the original held elsewhere does.
+    guarded engine: modules of workflow code (:func:`._guard_checks.is_workflow_file`, files
+    outside the standard library, installed packages and this package) loaded since the plugin
+    was. Libraries keep what they hold (a clock kept on purpose, freezegun's real functions);
+    names bound before the plugin loaded, or outside pytest before the first engine, escape the
+    guard, as any reference to the original held elsewhere does.
     """
     before = getattr(sys.modules.get("pytest_durable.plugin"), "MODULES_AT_START", None)
     if before is None:
         return
+    from ._guard_checks import is_workflow_file
+
     wrappers = {
         id(original): wrapper
         for owner, original, wrapper in _patches.values()
         if isinstance(owner, ModuleType)
     }
     for name in sys.modules.keys() - before:
-        namespace = getattr(sys.modules.get(name), "__dict__", None)
-        if type(namespace) is dict:
+        module = sys.modules.get(name)
+        if not isinstance(module, ModuleType):
+            continue
+        namespace = module.__dict__
+        filename = namespace.get("__file__")
+        if isinstance(filename, str) and is_workflow_file(filename):
             for key, value in list(namespace.items()):
                 wrapper = wrappers.get(id(value))
                 if wrapper is not None:

@@ -257,6 +257,14 @@ def _kind(filename: str) -> int:
     return _USER
 
 
+def is_workflow_file(filename: str) -> bool:
+    """Whether a source file is workflow code whichever workflow runs.
+
+    That is a file outside the standard library, installed packages and this package.
+    """
+    return _kind(filename) == _USER
+
+
 def _is_workflow_code(filename: str, loop: Any) -> bool:
     kind = _kind(filename)
     if kind == _USER:

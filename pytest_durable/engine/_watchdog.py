@@ -15,9 +15,9 @@ import time
 
 from ..errors import _DeadlockInterrupt
 
-#: The interpreter's monotonic clock, not the determinism guard's wrapper of it (installed when
-#: pytest starts, before this module is imported): the wrapper's check of the running loop
-#: would run once per workflow task here, for a call that is the engine's, never a workflow's.
+#: The interpreter's monotonic clock, not the determinism guard's wrapper of it (whether or not
+#: the guard was installed before this module was imported): the wrapper's check of the running
+#: loop would run once per workflow task here, for a call that is the engine's, never a workflow's.
 _monotonic_ns = getattr(time.monotonic_ns, "__wrapped__", time.monotonic_ns)
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
