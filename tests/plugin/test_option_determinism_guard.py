@@ -107,7 +107,7 @@ def test_names_bound_by_a_conftest_before_the_first_environment_are_guarded(
 ) -> None:
     # The guard is installed with the first guarded engine: names bound to the originals since
     # the plugin loaded (a conftest's import, before pytest_configure) are pointed at the
-    # wrappers then; modules loaded before the plugin (threading's `_time`) are left alone.
+    # wrappers then; libraries (threading's `_time`, freezegun's real clock) are left alone.
     pytester.makeconftest("import flows\n")
     pytester.makepyfile(
         flows=FLOWS + "\nfrom time import monotonic\n",
@@ -115,6 +115,7 @@ def test_names_bound_by_a_conftest_before_the_first_environment_are_guarded(
 import threading
 import time as time_module
 
+import freezegun.api
 import flows
 from pytest_durable import NondeterministicCallError, WorkflowFailureError
 
@@ -128,7 +129,9 @@ def test_rebound(durable_env):
         raise AssertionError("uuid4 bound by a conftest's import was not guarded")
     assert getattr(flows.uuid4, "__durable_guard__", False)
     assert getattr(flows.monotonic, "__durable_guard__", False)
+    # Libraries keep what they hold, loaded before the plugin or after it.
     assert threading._time is time_module.monotonic.__wrapped__
+    assert freezegun.api.real_time is time_module.time.__wrapped__
 """,
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
