@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
+import hypothesis
 import pytest
-from hypothesis import find, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_durable import RetryPolicy, activity
@@ -27,6 +30,18 @@ from pytest_durable.strategies import (
     retry_policies,
     signal_schedules,
 )
+
+T = TypeVar("T")
+
+# The shrink tests pin what a search shrinks to. Without a database of their own, a folder's
+# `.hypothesis` examples saved under an older version of a strategy would be replayed first and
+# could end the search elsewhere: these searches start from nothing on every run.
+_SHRINK_SETTINGS = settings(max_examples=2000, database=None)
+
+
+def _shrunk(strategy: st.SearchStrategy[T], condition: Callable[[T], object]) -> T:
+    """The simplest example of ``strategy`` that meets ``condition`` (``hypothesis.find``)."""
+    return hypothesis.find(strategy, condition, settings=_SHRINK_SETTINGS)
 
 
 @activity.defn
@@ -70,18 +85,20 @@ def test_plans_stay_within_their_bounds_and_round_trip(plan: FaultPlan) -> None:
 
 
 def test_plans_shrink_toward_one_early_failed_attempt() -> None:
-    plan = find(PLANS, lambda p: any(hasattr(f, "attempt") for f in p.faults))
+    plan = _shrunk(PLANS, lambda p: any(hasattr(f, "attempt") for f in p.faults))
     assert plan == FaultPlan((FailAttempt(activity="charge", attempt=1),), allow_unreached=True)
 
 
 def test_each_part_of_a_fault_shrinks_on_its_own() -> None:
     # The activity and the attempt a failure needs stay; everything else goes to its simplest.
-    on_ship = find(PLANS, lambda p: any(getattr(f, "activity", "") == "ship-it" for f in p.faults))
+    on_ship = _shrunk(
+        PLANS, lambda p: any(getattr(f, "activity", "") == "ship-it" for f in p.faults)
+    )
     assert on_ship.faults == (FailAttempt(activity="ship-it", attempt=1),)
-    second = find(PLANS, lambda p: any(getattr(f, "attempt", 1) == 2 for f in p.faults))
+    second = _shrunk(PLANS, lambda p: any(getattr(f, "attempt", 1) == 2 for f in p.faults))
     assert second.faults == (FailAttempt(activity="charge", attempt=2),)
     half_a_minute = timedelta(seconds=30)
-    slow_ship = find(
+    slow_ship = _shrunk(
         PLANS,
         lambda p: any(
             isinstance(f, SlowAttempt) and f.activity == "ship-it" and f.delay >= half_a_minute
@@ -108,18 +125,18 @@ def test_bounds_that_leave_one_choice_draw_it(plan: FaultPlan) -> None:
 
 
 def test_crash_points_shrink_toward_the_earliest_event() -> None:
-    plan = find(PLANS, lambda p: any(isinstance(f, CrashWorker) for f in p.faults))
+    plan = _shrunk(PLANS, lambda p: any(isinstance(f, CrashWorker) for f in p.faults))
     assert plan.faults == (CrashWorker(after_event=1),)
 
 
 def test_a_plan_with_each_kind_is_drawn() -> None:
     for kind in (LoseCompletion, DuplicateDelivery, SlowAttempt, SendSignal, RequestCancel):
-        plan = find(PLANS, lambda p, kind=kind: any(isinstance(f, kind) for f in p.faults))
+        plan = _shrunk(PLANS, lambda p, kind=kind: any(isinstance(f, kind) for f in p.faults))
         assert len(plan.faults) == 1 and isinstance(plan.faults[0], kind)
 
 
 def test_delays_shrink_toward_zero() -> None:
-    plan = find(PLANS, lambda p: any(isinstance(f, SlowAttempt) for f in p.faults))
+    plan = _shrunk(PLANS, lambda p: any(isinstance(f, SlowAttempt) for f in p.faults))
     assert plan.faults == (SlowAttempt(activity="charge", attempt=1, delay=timedelta(0)),)
 
 
@@ -142,8 +159,8 @@ def test_signal_schedules_are_in_time_order_with_drawn_args(
 
 
 def test_cancel_schedules_shrink_to_none_then_to_the_start() -> None:
-    assert find(cancel_schedules(), lambda s: True) == ()
-    assert find(cancel_schedules(), lambda s: len(s) == 1) == (
+    assert _shrunk(cancel_schedules(), lambda s: True) == ()
+    assert _shrunk(cancel_schedules(), lambda s: len(s) == 1) == (
         RequestCancel(reason="generated cancellation", at=timedelta(0)),
     )
 
@@ -157,15 +174,15 @@ def test_retry_policies_are_bounded(policy: RetryPolicy) -> None:
 
 
 def test_retry_policies_shrink_toward_one_attempt() -> None:
-    policy = find(retry_policies(), lambda p: True)
+    policy = _shrunk(retry_policies(), lambda p: True)
     assert policy.maximum_attempts == 1 and policy.initial_interval == timedelta(0)
     assert policy.backoff_coefficient == 1.0
 
 
 def test_activity_outcomes_end_with_a_result_and_shrink_to_it() -> None:
     outcomes = activity_outcomes(st.integers(0, 9), max_failures=2, hangs=True, max_delay=5)
-    assert find(outcomes, lambda s: True) == [0]
-    script = find(outcomes, lambda s: len(s) == 3)
+    assert _shrunk(outcomes, lambda s: True) == [0]
+    script = _shrunk(outcomes, lambda s: len(s) == 3)
     assert len(script) == 3 and isinstance(script[0], RuntimeError) and script[-1] == 0
 
 
@@ -205,7 +222,7 @@ def test_a_drawn_plan_prints_as_the_python_that_rebuilds_it() -> None:
     # Hypothesis's falsifying example uses its pretty printer, which lists dataclass fields.
     from hypothesis.vendor.pretty import pretty
 
-    plan = find(PLANS, lambda p: any(isinstance(f, SlowAttempt) for f in p.faults))
+    plan = _shrunk(PLANS, lambda p: any(isinstance(f, SlowAttempt) for f in p.faults))
     assert pretty(plan) == repr(plan) == (
         "FaultPlan(faults=(SlowAttempt(activity='charge', delay=timedelta(seconds=0.0)),), "
         "allow_unreached=True)"
