@@ -166,31 +166,64 @@ def _rebind() -> None:
     That is ``from uuid import uuid4`` in a test or workflow module imported before the first
     guarded engine: modules of workflow code (:func:`._guard_checks.is_workflow_file`, files
     outside the standard library, installed packages and this package) loaded since the plugin
-    was. Libraries keep what they hold (a clock kept on purpose, freezegun's real functions);
-    names bound before the plugin loaded, or outside pytest before the first engine, escape the
-    guard, as any reference to the original held elsewhere does.
+    was. Libraries keep what they hold (a clock kept on purpose, freezegun's real functions),
+    except a guarded workflow's own package (:func:`guard_workflow_package`); other names bound
+    before the plugin loaded, or outside pytest before the first engine, escape the guard, as
+    any reference to the original held elsewhere does.
     """
     before = getattr(sys.modules.get("pytest_durable.plugin"), "MODULES_AT_START", None)
     if before is None:
         return
     from ._guard_checks import is_workflow_file
 
-    wrappers = {
+    wrappers = _wrappers_by_original()
+    for name in sys.modules.keys() - before:
+        module = sys.modules.get(name)
+        if isinstance(module, ModuleType):
+            filename = module.__dict__.get("__file__")
+            if isinstance(filename, str) and is_workflow_file(filename):
+                _rebind_names(module.__dict__, wrappers)
+
+
+#: The top-level packages whose workflows ran guarded (their modules' names rebound once).
+_workflow_packages: set[str] = set()
+
+
+def guard_workflow_package(module_name: str) -> None:
+    """Point the names a guarded workflow's own package bound to guarded functions at wrappers.
+
+    The guard counts the running workflow's top-level package as workflow code even when it is
+    installed (:mod:`._guard_checks`), where :func:`_rebind` leaves installed packages alone: the
+    engine calls this when it makes a guarded workflow instance, which rebinds once per package.
+    """
+    top = module_name.partition(".")[0]
+    if top in _workflow_packages or not _patches:
+        return
+    _workflow_packages.add(top)
+    if top == __name__.partition(".")[0]:  # this package's own workflows
+        return
+    prefix = top + "."
+    with _lock:
+        wrappers = _wrappers_by_original()
+        for name, module in list(sys.modules.items()):
+            if (name == top or name.startswith(prefix)) and isinstance(module, ModuleType):
+                _rebind_names(module.__dict__, wrappers)
+
+
+def _wrappers_by_original() -> dict[int, Any]:
+    """The wrapper of each module function the guard replaced, by the original's id."""
+    return {
         id(original): wrapper
         for owner, original, wrapper in _patches.values()
         if isinstance(owner, ModuleType)
     }
-    for name in sys.modules.keys() - before:
-        module = sys.modules.get(name)
-        if not isinstance(module, ModuleType):
-            continue
-        namespace = module.__dict__
-        filename = namespace.get("__file__")
-        if isinstance(filename, str) and is_workflow_file(filename):
-            for key, value in list(namespace.items()):
-                wrapper = wrappers.get(id(value))
-                if wrapper is not None:
-                    namespace[key] = wrapper
+
+
+def _rebind_names(namespace: dict[str, Any], wrappers: dict[int, Any]) -> None:
+    for key, value in list(namespace.items()):
+        wrapper = wrappers.get(id(value))
+        if wrapper is not None:
+            namespace[key] = wrapper
 
 
 def _wrap_all(

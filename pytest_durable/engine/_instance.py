@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from .._guard import guard_workflow_package
 from ..errors import (
     CancelledError,
     FailureError,
@@ -93,6 +94,7 @@ class WorkflowInstance:
         self.loop.runtime = InstanceRuntime(self)
         if determinism_guard:
             self.loop.determinism_guard = True
+            guard_workflow_package(definition.cls.__module__)
         # Created on first use: a Mersenne Twister holds 2.5 KiB, a third of a parked workflow.
         self._random: random.Random | None = None
         self.replaying = False

@@ -22,6 +22,7 @@ from temporalio.bridge.proto import workflow_completion
 from temporalio.bridge.proto.child_workflow import StartChildWorkflowExecutionFailedCause
 
 from .._guard import FLAG as GUARD_FLAG
+from .._guard import guard_workflow_package
 from ..common import RetryPolicy
 from ..engine import _events as ev
 from ..engine._commands import (
@@ -144,6 +145,7 @@ class TemporalWorkflowInstance:
             # flagged, it is guarded as ours are. A sandboxed runner returns a wrapper, not the
             # loop inside the sandbox, so the flag does nothing there: the sandbox guards.
             setattr(sdk, GUARD_FLAG, True)
+            guard_workflow_package(self.definition.cls.__module__)
         return sdk
 
     def _activate(

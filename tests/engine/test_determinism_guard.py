@@ -693,3 +693,31 @@ def test_a_wrapper_called_while_the_checks_load_lets_the_call_through(
         guard._first_check_caller("time.time", frame, loop)
     with pytest.raises(NondeterministicCallError, match=r"listed a folder \(os\.listdir\('x'\)\)"):
         guard._first_check_effect("os.listdir", ("x",), {}, frame, loop)
+
+
+def test_a_guarded_workflows_own_package_has_its_names_pointed_at_the_wrappers() -> None:
+    # An installed workflow package that bound uuid4 before the first guarded engine (the
+    # plugin's rebinding leaves installed packages alone) is rebound when its first workflow
+    # instance is made: the guard counts a workflow's own package as workflow code.
+    import types
+
+    original = getattr(uuid.uuid4, "__wrapped__", uuid.uuid4)
+    package, flows = types.ModuleType("shop_installed"), types.ModuleType("shop_installed.flows")
+    flows.uuid4 = original  # type: ignore[attr-defined]
+    sys.modules.update({"shop_installed": package, "shop_installed.flows": flows})
+
+    @workflow.defn
+    class Checkout:
+        @workflow.run
+        async def run(self) -> str:
+            return "ok"
+
+    Checkout.__module__ = "shop_installed.flows"
+    try:
+        with DurableEnvironment() as env:
+            assert env.run(Checkout.run).result() == "ok"
+        assert getattr(uuid.uuid4, "__durable_guard__", False)
+        assert flows.uuid4 is uuid.uuid4  # type: ignore[attr-defined]
+    finally:
+        del sys.modules["shop_installed"], sys.modules["shop_installed.flows"]
+        guard._workflow_packages.discard("shop_installed")
