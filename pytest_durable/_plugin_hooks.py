@@ -38,7 +38,7 @@ import pytest
 
 from ._config import INTERRUPT_NOTE_PREFIX, DurableConfig
 from .fixtures._golden_session import GoldenSession
-from .plugin import CONFIG_KEY
+from .plugin import CONFIG_KEY, SEED_WORKERINPUT
 
 if TYPE_CHECKING:
     from .fixtures import DurableEnvironment
@@ -50,7 +50,6 @@ GOLDENS_KEY: pytest.StashKey[GoldenSession] = pytest.StashKey()
 _WORKFLOW_MODULES: pytest.StashKey[WorkflowModules] = pytest.StashKey()
 
 _GOLDENS_WORKEROUTPUT = "durable_goldens"
-_SEED_WORKERINPUT = "durable_seed"  # read back by the plugin's pytest_configure
 _TIMELINE_SECTION = "durable timeline"
 _COVERAGE_PROPERTY = "durable_fault_coverage"
 
@@ -355,7 +354,7 @@ class XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         """Pass the seed to a worker before it starts (read back in ``pytest_configure``)."""
-        node.workerinput[_SEED_WORKERINPUT] = self._settings.seed
+        node.workerinput[SEED_WORKERINPUT] = self._settings.seed
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """Take in a finished worker's record of the goldens its tests used and wrote."""

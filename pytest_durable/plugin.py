@@ -52,6 +52,8 @@ names that the modules imported since bound to them (``from uuid import uuid4``)
 """
 
 _ASYNC_MARKERS = ("asyncio", "anyio", "trio")
+SEED_WORKERINPUT = "durable_seed"
+"""Under pytest-xdist, where the controller puts its seed in each worker's ``workerinput``."""
 
 
 # --- options, ini keys, marker, settings ------------------------------------------------------
@@ -61,6 +63,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the ``--durable-…`` options and their ``durable_…`` ini twins."""
     group = parser.getgroup("durable", "durable workflows (pytest-durable)")
     for setting in SETTINGS:
+        # Ini values are strings (a flag's: a boolean), parsed by DurableConfig like the
+        # option's, so that option and ini errors read the same way.
+        help = f"default for {setting.option}: {setting.help}"
         if setting.metavar is None:
             group.addoption(
                 setting.option,
@@ -69,6 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 dest=setting.dest,
                 help=setting.help,
             )
+            parser.addini(setting.ini, help=help, type="bool", default=False)
         else:
             group.addoption(
                 setting.option,
@@ -79,12 +85,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 metavar=setting.metavar,
                 help=setting.help,
             )
-        # Strings (flags: booleans), parsed by DurableConfig, so that option and ini errors
-        # read the same way.
-        help = f"default for {setting.option}: {setting.help}"
-        if setting.metavar is None:
-            parser.addini(setting.ini, help=help, type="bool", default=False)
-        else:
             parser.addini(setting.ini, help=help, type="string", default="")
     parser.addini(
         "durable_history_paths",
@@ -107,7 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     # Under pytest-xdist, a worker takes the controller's seed so that 'random' is one seed.
     workerinput = getattr(config, "workerinput", None)
-    inherited = workerinput.get("durable_seed") if isinstance(workerinput, dict) else None
+    inherited = workerinput.get(SEED_WORKERINPUT) if isinstance(workerinput, dict) else None
     options: dict[str, object] = {}
     ini: dict[str, object] = {}
     for setting in SETTINGS:
